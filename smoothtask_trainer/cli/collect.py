@@ -1,0 +1,129 @@
+"""`smoothtask-trainer collect`: parse options, call `services.collect.collect`, render the result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smoothtask_trainer.cli.app import state_of
+from smoothtask_trainer.cli.errors import boundary
+from smoothtask_trainer.cli.options import DbOpt, JsonOpt, QuietOpt
+from smoothtask_trainer.cli.output import human_bytes
+
+EPILOG = """\
+Examples:
+
+  smoothtask-trainer collect /var/lib/smoothtask/snapshots.sqlite --db store.db
+
+  smoothtask-trainer collect logs/ 'old/*.jsonl.gz' --db store.db --max-errors 10
+
+  zcat day1.jsonl.gz | smoothtask-trainer collect - --db store.db --json
+"""
+
+
+@boundary
+def collect(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Snapshot logs: JSONL or JSONL.gz (flat or the daemon's nested shape), the daemon's SQLite "
+            "database, a rotated gzipped database, directories, glob patterns, or '-' for stdin.",
+            show_default=False,
+        ),
+    ],
+    db: DbOpt,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(
+            "--max-errors",
+            min=0,
+            help="Bad records allowed per file; past that the file fails and is rolled back. "
+            "(default: no limit; settings key collect.max_errors)",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail a file on its first bad record (= --max-errors 0).")
+    ] = False,
+    parallel: Annotated[
+        bool | None,
+        typer.Option(
+            "--parallel/--no-parallel",
+            help="Decode JSONL in a second process while writing. (default: on; settings key collect.parallel)",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ingest snapshot logs into one SQLite store with the daemon's schema.
+
+    Each file is one transaction, recorded with its sha256: running the same command again inserts nothing
+    new, and Ctrl-C leaves every earlier file committed. Bad records are reported with file:line and skipped.
+    """
+    from smoothtask_trainer.services.collect import collect as run_collect
+
+    state = state_of(ctx)
+    out = state.output(json_out, quiet)
+    if strict and max_errors not in (None, 0):
+        raise typer.BadParameter("--strict means --max-errors 0; give one or the other", param_hint="--strict")
+    settings = state.settings({"collect": {"max_errors": 0 if strict else max_errors, "parallel": parallel}}).collect
+    with out.byte_progress() as progress:
+        result = run_collect(sources, db, settings, on_progress=progress)
+    for report in result.files:
+        for skipped in report.first_skipped:
+            where = f"{report.source}:{skipped.line}" if skipped.line is not None else report.source
+            out.warn(f"{where}: skipped: {skipped.reason}")
+        if report.skipped_records > len(report.first_skipped):
+            out.warn(f"{report.source}: {report.skipped_records - len(report.first_skipped)} more records skipped")
+        if report.unknown_keys:
+            keys = ", ".join(f"{k} ({n})" for k, n in sorted(report.unknown_keys.items())[:8])
+            out.debug(f"{report.source}: ignored keys outside the contract: {keys}")
+    out.emit(result, lambda console: _render(console, result), quiet_line=str(result.inserted.snapshots))
+
+
+def _render(console: Console, result) -> None:  # noqa: ANN001 - CollectResult, imported lazily
+    table = Table(title=f"collect → {result.db}", title_justify="left")
+    for col, justify in (
+        ("source", "left"),
+        ("kind", "left"),
+        ("status", "left"),
+        ("size", "right"),
+        ("records", "right"),
+        ("snapshots", "right"),
+        ("processes", "right"),
+        ("groups", "right"),
+        ("duplicates", "right"),
+        ("skipped", "right"),
+        ("seconds", "right"),
+    ):
+        table.add_column(col, justify=justify, overflow="fold")
+    for f in result.files:
+        status = {"ingested": "[green]ingested[/]", "failed": "[red]failed[/]"}.get(f.status, f.status)
+        table.add_row(
+            f.source,
+            f.kind,
+            status,
+            human_bytes(f.size_bytes),
+            f"{f.records_read:,}",
+            f"{f.snapshots_inserted:,}",
+            f"{f.processes_inserted:,}",
+            f"{f.app_groups_inserted:,}",
+            f"{f.duplicate_snapshots:,}",
+            f"{f.skipped_records:,}",
+            f"{f.seconds:.2f}",
+        )
+    console.print(table)
+    for f in result.files:
+        if f.note:
+            console.print(f"  {f.source}: {f.note}", highlight=False)
+    s = result.store
+    console.print(
+        f"Store now holds {s.snapshots:,} snapshots, {s.processes:,} process rows, {s.app_groups:,} app-group rows "
+        f"({result.seconds:.2f} s).",
+        highlight=False,
+    )

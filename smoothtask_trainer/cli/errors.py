@@ -1,0 +1,73 @@
+"""The CLI's one error boundary: exceptions → message on stderr + exit code.
+
+| code | meaning |
+|------|---------|
+| 0    | success |
+| 1    | runtime failure (I/O, SQLite, a failed input file, anything unexpected) |
+| 2    | usage or configuration error |
+| 3    | a data-quality gate failed |
+| 130  | interrupted (Ctrl-C) |
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from smoothtask_trainer.errors import SmoothtaskError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("SMOOTHTASK_DEBUG", "").lower() not in ("", "0", "false", "no")
+
+
+def boundary(fn: F) -> F:
+    """Run a command body, turning every exception into a clear message and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from smoothtask_trainer.cli.app import state_of
+
+        ctx = kwargs.get("ctx")
+        out = state_of(ctx).out if ctx is not None else None
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except SmoothtaskError as exc:
+            _report(out, exc.message, exc.hint, type(exc).__name__, exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt as exc:
+            _report(out, "interrupted", None, "Interrupted", exc)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug, reported in one line
+            hint = None if debug_enabled() else "set SMOOTHTASK_DEBUG=1 to see the traceback"
+            _report(out, f"unexpected error: {type(exc).__name__}: {exc}", hint, "UnexpectedError", exc)
+            raise typer.Exit(EXIT_FAILURE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _report(out: Any, message: str, hint: str | None, kind: str, exc: BaseException) -> None:
+    if out is None:
+        from smoothtask_trainer.cli.output import Output
+
+        out = Output()
+    if debug_enabled():
+        out.stderr.print(traceback.format_exc(), markup=False, highlight=False)
+    out.error(message, hint)
+    result = getattr(exc, "result", None) or getattr(exc, "report", None)
+    if out.json:
+        if result is not None and hasattr(result, "model_dump"):
+            out.emit_json(result.model_dump(mode="json"))
+        else:
+            out.emit_json({"ok": False, "error": {"type": kind, "message": message, "hint": hint}})

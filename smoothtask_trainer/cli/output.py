@@ -1,0 +1,139 @@
+"""Rendering for people (rich, stdout) and machines (`--json`, exactly one document on stdout).
+
+Logs, warnings, hints and progress go to stderr; progress bars only when stderr is a terminal and neither
+`--json` nor `--quiet` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+@dataclass
+class Output:
+    """Global output mode, held in the Typer context (never in module state)."""
+
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    stdout: Console = field(default_factory=lambda: Console(soft_wrap=False))
+    stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+
+    @property
+    def human(self) -> bool:
+        return not (self.json or self.quiet)
+
+    def emit(self, result: BaseModel, human: Callable[[Console], None], quiet_line: str | None = None) -> None:
+        """Print a command's result in the selected mode."""
+        if self.json:
+            sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+            sys.stdout.flush()
+        elif self.quiet:
+            if quiet_line is not None:
+                sys.stdout.write(quiet_line + "\n")
+        else:
+            human(self.stdout)
+
+    def emit_json(self, payload: dict[str, Any]) -> None:
+        """One JSON document on stdout (for errors under `--json`)."""
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+    def info(self, message: str) -> None:
+        """A note for people, on stderr (silent under --json / --quiet)."""
+        if self.human:
+            self.stderr.print(message, highlight=False)
+
+    def debug(self, message: str) -> None:
+        """Shown with --verbose only."""
+        if self.verbose and not self.json:
+            self.stderr.print(f"[dim]{message}[/dim]", highlight=False)
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr (kept under --json: stdout stays clean, stderr is for people)."""
+        if not self.quiet:
+            self.stderr.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        """An error on stderr, with the hint on its own line."""
+        self.stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False, markup=True)
+        if hint:
+            self.stderr.print(f"[cyan]hint:[/cyan] {hint}", highlight=False)
+
+    @property
+    def show_progress(self) -> bool:
+        return self.human and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+    @contextlib.contextmanager
+    def byte_progress(self) -> Iterator[Callable[[str, int, int | None, int], None] | None]:
+        """A callback `(label, bytes_done, bytes_total, records)` drawing one bar per source, or None."""
+        if not self.show_progress:
+            yield None
+            return
+        progress = Progress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[records]:>9,} records"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.stderr,
+            transient=True,
+        )
+        tasks: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int | None, records: int) -> None:
+            if label not in tasks:
+                name = label if len(label) <= 40 else "…" + label[-39:]
+                tasks[label] = progress.add_task(name, total=total, records=0)
+            progress.update(tasks[label], completed=done, records=records)
+
+        with progress:
+            yield update
+
+    @contextlib.contextmanager
+    def count_progress(self, description: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
+        """A callback `(done, total)` drawing one bar, or None."""
+        if not self.show_progress:
+            yield None
+            return
+        progress = Progress(
+            TextColumn(description),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.stderr,
+            transient=True,
+        )
+        task = progress.add_task(description, total=total)
+        with progress:
+            yield lambda done, tot: progress.update(task, completed=done, total=tot)
+
+
+def human_bytes(n: int | None) -> str:
+    """1536 -> '1.5 KiB'."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover

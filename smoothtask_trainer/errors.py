@@ -1,0 +1,89 @@
+"""Domain exceptions of the service layer.
+
+The CLI maps each to an exit code (see `smoothtask_trainer.cli.errors`); the Python API lets them propagate.
+Where the seed's API promised a builtin type (`FileNotFoundError`, `ValueError`, `PermissionError`), the
+exception also derives from it, so `except ValueError` in a user's script keeps working.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SmoothtaskError(Exception):
+    """Base of every expected failure. `hint` says what to do about it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nHint: {self.hint}"
+
+
+class ConfigError(SmoothtaskError, ValueError):
+    """A bad option, settings value, TOML file or environment variable (exit 2)."""
+
+    exit_code = 2
+
+
+class InputNotFoundError(SmoothtaskError, FileNotFoundError):
+    """An input file or store does not exist."""
+
+    exit_code = 2
+
+
+class OutputPathError(SmoothtaskError, PermissionError):
+    """An output path cannot be written (a directory, no permission, the same as an input)."""
+
+    exit_code = 2
+
+
+class InputFormatError(SmoothtaskError, ValueError):
+    """An input that is not what it claims to be, located by file and line where possible."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message, hint=hint)
+        self.path = str(path) if path is not None else None
+        self.line = line
+
+
+class StoreError(SmoothtaskError, ValueError):
+    """The SQLite store is not one this tool can use (unexpected schema, not a database, locked)."""
+
+
+class IngestFailed(SmoothtaskError):
+    """A source file failed as a whole during `collect`; its rows were rolled back."""
+
+    def __init__(self, message: str, *, result: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+class ValidationFailed(SmoothtaskError, ValueError):
+    """A data-quality gate failed (exit 3). `report` holds the full report."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, report: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
+
+
+class Interrupted(SmoothtaskError):
+    """The user pressed Ctrl-C; what was committed before stays consistent (exit 130)."""
+
+    exit_code = 130

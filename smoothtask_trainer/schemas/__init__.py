@@ -1,0 +1,1 @@
+"""Pydantic models of the results, reports and metadata the services return."""

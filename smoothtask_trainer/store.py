@@ -1,0 +1,182 @@
+"""The SQLite store: the daemon's three tables, exactly, plus this tool's bookkeeping.
+
+A store is either new (created here) or one this tool or the daemon made; anything else is refused rather than
+"repaired". The bookkeeping tables never collide with the daemon's names (prefix ``smoothtask_``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from smoothtask_trainer import __version__, contract
+from smoothtask_trainer.errors import OutputPathError, StoreError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+STORE_FORMAT = "1"
+
+INGEST_TABLE = "smoothtask_ingest_files"
+META_TABLE = "smoothtask_meta"
+
+BOOKKEEPING_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS {INGEST_TABLE} (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sha256 TEXT,
+        size_bytes INTEGER,
+        ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        records_read INTEGER NOT NULL,
+        snapshots_inserted INTEGER NOT NULL,
+        processes_inserted INTEGER NOT NULL,
+        app_groups_inserted INTEGER NOT NULL,
+        duplicate_snapshots INTEGER NOT NULL,
+        skipped_records INTEGER NOT NULL,
+        tool_version TEXT NOT NULL
+    )""",
+    f"CREATE INDEX IF NOT EXISTS idx_{INGEST_TABLE}_sha256 ON {INGEST_TABLE}(sha256)",
+    f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """Whether `path` starts with the SQLite header."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def check_writable_target(path: Path) -> None:
+    """Fail early, with the fix, when `path` cannot be a store file."""
+    if path.is_dir():
+        raise OutputPathError(
+            f"{path} is a directory, not a store file",
+            hint=f"name a file inside it, e.g. {path / 'snapshots.db'}",
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputPathError(
+            f"cannot create store {path}: directory {parent} does not exist",
+            hint=f"create it first (mkdir -p {parent}) or choose another --db path",
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"store {path} is not writable", hint="check its permissions or choose another --db")
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(
+            f"cannot create store {path}: directory {parent} is not writable",
+            hint="choose a --db path in a directory you can write",
+        )
+
+
+def schema_problems(con: sqlite3.Connection, schema: str = "main") -> list[str]:
+    """Differences between the daemon's tables and those in `schema` (empty list: it matches)."""
+    problems: list[str] = []
+    for table, columns in contract.TABLES.items():
+        info = con.execute(f"PRAGMA {schema}.table_info({table})").fetchall()
+        if not info:
+            problems.append(f"table {table!r} is missing")
+            continue
+        found = [(row[1], (row[2] or "").upper()) for row in info]
+        if found != list(columns):
+            expected_names = [c for c, _ in columns]
+            found_names = [c for c, _ in found]
+            missing = [c for c in expected_names if c not in found_names]
+            extra = [c for c in found_names if c not in expected_names]
+            detail = []
+            if missing:
+                detail.append(f"missing columns {missing}")
+            if extra:
+                detail.append(f"unexpected columns {extra}")
+            if not detail:
+                wrong = [f"{n} {t}" for (n, t), exp in zip(found, columns, strict=False) if (n, t) != exp]
+                detail.append(f"columns differ in order or type: {wrong[:5]}")
+            problems.append(f"table {table!r}: " + "; ".join(detail))
+            continue
+        pk = tuple(row[1] for row in sorted((r for r in info if r[5]), key=lambda r: r[5]))
+        if pk != contract.PRIMARY_KEYS[table]:
+            problems.append(f"table {table!r}: primary key {pk} instead of {contract.PRIMARY_KEYS[table]}")
+    return problems
+
+
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open (and if needed create) a store at `path`, checking that it is one.
+
+    Args:
+        path: The store file.
+        create: Create the file and tables when they do not exist.
+
+    Raises:
+        OutputPathError: The path cannot hold a store.
+        StoreError: The file is not SQLite, or its tables are not the daemon's.
+    """
+    check_writable_target(path)
+    existed = path.exists() and path.stat().st_size > 0
+    if existed and not is_sqlite_file(path):
+        raise StoreError(
+            f"{path} exists and is not an SQLite database",
+            hint="choose a new --db path; this tool never overwrites a file it did not create",
+        )
+    if not existed and not create:
+        raise StoreError(f"store {path} does not exist", hint="create it with `smoothtask-trainer collect`")
+    try:
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=DELETE")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("PRAGMA cache_size=-65536")
+        con.execute("PRAGMA temp_store=MEMORY")
+        con.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    try:
+        if existed:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables & set(contract.TABLES):
+                problems = schema_problems(con)
+                if problems:
+                    raise StoreError(
+                        f"{path} does not have the SmoothTask snapshot schema: " + "; ".join(problems),
+                        hint="use a new --db path; a store with another schema is refused, never altered",
+                    )
+            elif tables - {INGEST_TABLE, META_TABLE}:
+                raise StoreError(
+                    f"{path} is an SQLite database with other tables ({', '.join(sorted(tables)[:5])})",
+                    hint="use a new --db path; this tool only writes SmoothTask stores",
+                )
+        con.execute("BEGIN IMMEDIATE")
+        for table in contract.TABLES:
+            con.execute(contract.create_table_sql(table))
+        for ddl in BOOKKEEPING_DDL:
+            con.execute(ddl)
+        con.execute(
+            f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('store_format', ?), ('contract_version', ?),"
+            " ('created_by', ?)",
+            (STORE_FORMAT, contract.CONTRACT_VERSION, f"smoothtask-trainer {__version__}"),
+        )
+        con.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise StoreError(f"cannot use store {path}: {exc}", hint="is another program writing it?") from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def table_counts(con: sqlite3.Connection, schema: str = "main") -> dict[str, int]:
+    """Row counts of the daemon's three tables."""
+    return {t: con.execute(f"SELECT COUNT(*) FROM {schema}.{t}").fetchone()[0] for t in contract.TABLES}
+
+
+def drop_indexes(con: sqlite3.Connection) -> None:
+    """Drop the daemon's secondary indexes (bulk loads rebuild them once at the end, which is faster)."""
+    for name, _table, _col in contract.INDEXES:
+        con.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def create_indexes(con: sqlite3.Connection) -> None:
+    """Create the daemon's secondary indexes where missing."""
+    for ddl in contract.create_index_sql():
+        con.execute(ddl)
