@@ -1,1 +1,24 @@
+"""smoothtask-trainer: train the SmoothTask daemon's app-group ranker from its snapshot logs.
+
+The public Python API is imported lazily, so `import smoothtask_trainer` (and the CLI's start-up) stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 __version__ = "0.1.0"
+
+_API = {
+    "collect_data_from_snapshots": "smoothtask_trainer.collect_data",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smoothtask_trainer' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from smoothtask_trainer.cli.app import state_of
 from smoothtask_trainer.cli.errors import boundary
 from smoothtask_trainer.cli.options import DbOpt, JsonOpt, QuietOpt
 from smoothtask_trainer.cli.output import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EPILOG = """\
 Examples:
@@ -87,6 +88,8 @@ def collect(
 
 
 def _render(console: Console, result) -> None:  # noqa: ANN001 - CollectResult, imported lazily
+    from rich.table import Table
+
     table = Table(title=f"collect → {result.db}", title_justify="left")
     for col, justify in (
         ("source", "left"),

@@ -11,19 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:  # imported lazily: start-up time matters for --help and shell completion
+    from pydantic import BaseModel
+    from rich.console import Console
 
 
 @dataclass
@@ -33,8 +27,18 @@ class Output:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
-    stdout: Console = field(default_factory=lambda: Console(soft_wrap=False))
-    stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+
+    @cached_property
+    def stdout(self) -> Console:
+        from rich.console import Console
+
+        return Console(soft_wrap=False)
+
+    @cached_property
+    def stderr(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, soft_wrap=True)
 
     @property
     def human(self) -> bool:
@@ -86,6 +90,15 @@ class Output:
         if not self.show_progress:
             yield None
             return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         progress = Progress(
             TextColumn("{task.description}", justify="left"),
             BarColumn(),
@@ -113,6 +126,8 @@ class Output:
         if not self.show_progress:
             yield None
             return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
         progress = Progress(
             TextColumn(description),
             BarColumn(),

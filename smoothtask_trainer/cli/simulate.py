@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from smoothtask_trainer.cli.app import state_of
 from smoothtask_trainer.cli.errors import boundary
 from smoothtask_trainer.cli.options import JsonOpt, QuietOpt
 from smoothtask_trainer.cli.output import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EPILOG = """\
 Examples:
@@ -95,6 +96,8 @@ def simulate(
 
 
 def _render(console: Console, result) -> None:  # noqa: ANN001 - SimulateResult, imported lazily
+    from rich.table import Table
+
     table = Table(title="simulate", title_justify="left", show_header=False)
     table.add_column("key")
     table.add_column("value", justify="right")

@@ -116,6 +116,14 @@ def collect(
                     result=_result(con, db, reports, before, started, ok=False, error=str(exc)),
                     hint="fix or remove the bad records, or raise --max-errors (omit --strict) to skip them",
                 ) from None
+            except (InputFormatError, OSError) as exc:
+                report.status, report.note = "failed", str(exc)
+                message = str(exc) if isinstance(exc, InputFormatError) else f"{src.label}: {exc}"
+                raise IngestFailed(
+                    f"{message.splitlines()[0]}; this file was rolled back",
+                    result=_result(con, db, reports, before, started, ok=False, error=message),
+                    hint=getattr(exc, "hint", None) or "check the file; earlier files are committed",
+                ) from None
             except (KeyboardInterrupt, Interrupted):
                 report.status, report.note = "failed", "interrupted; rolled back"
                 done = sum(r.status == "ingested" for r in reports)

@@ -136,7 +136,7 @@ def test_duplicate_snapshot_ids_from_another_file_are_counted_not_overwritten(tm
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 def test_interrupt_rolls_back_the_file_in_progress(tmp_path: Path, parallel: bool) -> None:
     first = F.write_jsonl(tmp_path / "a.jsonl", [F.snapshot(0)])
-    big = F.write_jsonl(tmp_path / "b.jsonl", [F.snapshot(i, n_groups=40, per_group=5) for i in range(1, 400)])
+    big = F.write_jsonl(tmp_path / "b.jsonl", [F.snapshot(i, n_groups=40, per_group=5) for i in range(1, 121)])
 
     def interrupt(label: str, done: int, total: int | None, records: int) -> None:
         if label.endswith("b.jsonl"):
@@ -152,7 +152,7 @@ def test_interrupt_rolls_back_the_file_in_progress(tmp_path: Path, parallel: boo
     assert "idx_processes_pid" in indexes
     rerun = collect([first, big], tmp_path / "store.db", SERIAL)
     assert [f.status for f in rerun.files] == ["already-ingested", "ingested"]
-    assert count(tmp_path / "store.db") == 400
+    assert count(tmp_path / "store.db") == 121
 
 
 def test_store_safety(tmp_path: Path) -> None:
@@ -185,3 +185,14 @@ def test_unwritable_store_directory(tmp_path: Path) -> None:  # pragma: no cover
     ro.mkdir(mode=0o555)
     with pytest.raises(OutputPathError, match="not writable"):
         collect([src], ro / "store.db")
+
+
+def test_sqlite_source_without_snapshot_tables_fails_that_file(tmp_path: Path) -> None:
+    good = F.write_jsonl(tmp_path / "good.jsonl", [F.snapshot(0)])
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE t (x)")
+    with pytest.raises(IngestFailed, match=r"other\.sqlite: SQLite file has no 'snapshots' table") as info:
+        collect([good, other], tmp_path / "store.db", SERIAL)
+    assert [f.status for f in info.value.result.files] == ["ingested", "failed"]
+    assert count(tmp_path / "store.db") == 1
