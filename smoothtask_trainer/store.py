@@ -13,6 +13,12 @@ from pathlib import Path
 from smoothtask_trainer import __version__, contract
 from smoothtask_trainer.errors import OutputPathError, StoreError
 
+# CPython's sqlite3 looks for an adapter for every parameter that is not an exact int/float/str/bytearray,
+# None included, and a lookup that finds nothing raises and clears two AttributeErrors. Snapshot rows are full of
+# NULLs (the daemon's Option fields), so this lookup alone doubled bulk-insert time. Registering a C-level
+# identity-to-None adapter for NoneType keeps NULL binding exactly as it was, without the failed lookups.
+sqlite3.register_adapter(type(None), {}.get)
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 STORE_FORMAT = "1"
 
@@ -126,7 +132,6 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         con.execute("PRAGMA journal_mode=DELETE")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA cache_size=-65536")
-        con.execute("PRAGMA temp_store=MEMORY")
         con.execute("PRAGMA busy_timeout=5000")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open store {path}: {exc}") from exc

@@ -67,6 +67,10 @@ def simulate(
             help="Write the ground-truth teacher labels; --no-labels writes NULLs as the real daemon does.",
         ),
     ] = True,
+    scale: Annotated[
+        float,
+        typer.Option("--scale", min=0.05, max=16, help="Desktop size: 1.0 is ~40 app groups and ~190 processes."),
+    ] = 1.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -88,6 +92,7 @@ def simulate(
         seed=seed,
         interval_ms=interval_ms,
         labels=labels,
+        scale=scale,
         overwrite=overwrite,
     )
     with out.count_progress("simulating", snapshots) as progress:

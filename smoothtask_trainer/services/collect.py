@@ -33,6 +33,8 @@ from smoothtask_trainer.settings import CollectSettings
 ProgressFn = Callable[[str, int, "int | None", int], None]
 
 _INSERT = {t: contract.insert_sql(t) for t in contract.TABLES}
+#: Below this much JSONL, starting the decoder process (~0.5 s) costs more than decoding in this one.
+_PARALLEL_MIN_BYTES = 16 << 20
 #: Rough bytes of JSONL per stored process row, to guess whether a load is "bulk" (see `_defer_indexes`).
 _BYTES_PER_ROW = 1000
 
@@ -93,7 +95,7 @@ def collect(
         todo = [i for i, s in enumerate(files) if reports[i].status == "not-attempted"]
         deferred = _defer_indexes([files[i] for i in todo], before["processes"])
         parallel_jsonl = [i for i in todo if files[i].kind in (rd.JSONL, rd.JSONL_GZ) and not files[i].is_stdin]
-        if settings.parallel and parallel_jsonl:
+        if settings.parallel and sum(files[i].size or 0 for i in parallel_jsonl) >= _PARALLEL_MIN_BYTES:
             parser = ParserProcess(max_examples=settings.error_examples)
             for i in parallel_jsonl:
                 parser.submit(i, files[i].path)

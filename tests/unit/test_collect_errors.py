@@ -11,11 +11,18 @@ from pathlib import Path
 import pytest
 
 from smoothtask_trainer.errors import IngestFailed, Interrupted, OutputPathError, StoreError
+from smoothtask_trainer.services import collect as collect_service
 from smoothtask_trainer.services.collect import collect
 from smoothtask_trainer.settings import CollectSettings
 from tests import factories as F
 
 SERIAL = CollectSettings(parallel=False)
+
+
+@pytest.fixture(autouse=True)
+def _parallel_even_for_tiny_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With parallel=True, decode in the helper process even though these inputs are tiny."""
+    monkeypatch.setattr(collect_service, "_PARALLEL_MIN_BYTES", 0)
 
 
 def count(db: Path, table: str = "snapshots") -> int:
@@ -196,3 +203,21 @@ def test_sqlite_source_without_snapshot_tables_fails_that_file(tmp_path: Path) -
         collect([good, other], tmp_path / "store.db", SERIAL)
     assert [f.status for f in info.value.result.files] == ["ingested", "failed"]
     assert count(tmp_path / "store.db") == 1
+
+
+def test_decoder_process_is_used_for_large_inputs_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = []
+
+    class Spy(collect_service.ParserProcess):
+        def __init__(self, **kwargs) -> None:
+            started.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(collect_service, "ParserProcess", Spy)
+    src = F.write_jsonl(tmp_path / "a.jsonl", [F.snapshot(0)])
+    monkeypatch.setattr(collect_service, "_PARALLEL_MIN_BYTES", src.stat().st_size + 1)
+    collect([src], tmp_path / "a.db", CollectSettings(parallel=True))
+    assert started == []
+    monkeypatch.setattr(collect_service, "_PARALLEL_MIN_BYTES", src.stat().st_size)
+    collect([src], tmp_path / "b.db", CollectSettings(parallel=True))
+    assert len(started) == 1

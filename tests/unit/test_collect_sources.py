@@ -14,11 +14,20 @@ import pytest
 
 from smoothtask_trainer import contract, store
 from smoothtask_trainer.errors import InputFormatError, InputNotFoundError
+from smoothtask_trainer.services import collect as collect_service
 from smoothtask_trainer.services.collect import collect
 from smoothtask_trainer.settings import CollectSettings
 from tests import factories as F
 
 SERIAL = CollectSettings(parallel=False)
+
+
+@pytest.fixture(autouse=True)
+def _parallel_even_for_tiny_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With parallel=True, decode in the helper process even though these inputs are tiny."""
+    monkeypatch.setattr(collect_service, "_PARALLEL_MIN_BYTES", 0)
+
+
 PARALLEL = CollectSettings(parallel=True)
 
 

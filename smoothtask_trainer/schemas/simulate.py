@@ -1,0 +1,56 @@
+"""Options and result of `simulate` (the workload simulator's service)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SimulateFormat = Literal["jsonl", "jsonl-nested", "sqlite"]
+
+#: The first snapshot's timestamp unless told otherwise: fixed, so that output never depends on the clock.
+DEFAULT_START = datetime(2025, 12, 12, 6, 33, 51, tzinfo=UTC)
+
+
+class SimulateOptions(BaseModel):
+    """What to simulate and where to write it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output: Path = Field(description="File to write; a name ending in .gz is gzip-compressed (SQLite too)")
+    format: SimulateFormat = Field(
+        "jsonl",
+        description="jsonl (flat seed shape), jsonl-nested (the daemon's "
+        "serde shape) or sqlite (a daemon-schema database)",
+    )
+    snapshots: int = Field(2000, ge=1, description="number of snapshots (daemon loop iterations)")
+    seed: int = Field(42, description="random seed; the same seed and options give byte-identical output")
+    interval_ms: int = Field(500, ge=1, description="time between snapshots (the daemon's polling_interval_ms)")
+    labels: bool = Field(True, description="write ground-truth teacher labels; False writes NULL like the daemon")
+    start: datetime = Field(DEFAULT_START, description="timestamp of the first snapshot (naive means UTC)")
+    scale: float = Field(1.0, gt=0, le=16, description="desktop size: 1.0 is ~40 app groups, ~190 processes")
+    overwrite: bool = Field(False, description="replace an existing output file")
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SimulateResult(BaseModel):
+    """What `simulate` wrote."""
+
+    output: Path
+    format: SimulateFormat
+    compressed: bool = Field(description="the file is gzip-compressed")
+    snapshots: int
+    processes: int = Field(description="process rows written")
+    app_groups: int = Field(description="app-group rows written")
+    bytes_written: int = Field(description="size of the finished file on disk")
+    seconds: float
+    labels: bool
+    seed: int
+    scale: float
+    interval_ms: int
