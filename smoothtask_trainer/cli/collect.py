@@ -88,37 +88,28 @@ def collect(
 
 
 def _render(console: Console, result) -> None:  # noqa: ANN001 - CollectResult, imported lazily
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"collect → {result.db}", title_justify="left")
-    for col, justify in (
-        ("source", "left"),
-        ("kind", "left"),
-        ("status", "left"),
-        ("size", "right"),
-        ("records", "right"),
-        ("snapshots", "right"),
-        ("processes", "right"),
-        ("groups", "right"),
-        ("duplicates", "right"),
-        ("skipped", "right"),
-        ("seconds", "right"),
-    ):
-        table.add_column(col, justify=justify, overflow="fold")
+    table = Table(title=f"collect → {result.db}", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("source", overflow="fold", ratio=1)
+    table.add_column("status", overflow="fold")
+    for col in ("snapshots", "processes", "groups", "skipped", "time"):
+        table.add_column(col, justify="right", no_wrap=True)
+    colour = {"ingested": "green", "failed": "red", "already-ingested": "cyan"}
     for f in result.files:
-        status = {"ingested": "[green]ingested[/]", "failed": "[red]failed[/]"}.get(f.status, f.status)
+        label = "already in" if f.status == "already-ingested" else f.status
+        status = f"[{colour.get(f.status, 'yellow')}]{label}[/]"
+        if f.duplicate_snapshots:
+            status += f"\n{f.duplicate_snapshots:,} duplicate"
         table.add_row(
-            f.source,
-            f.kind,
+            f"{f.source}\n[dim]{f.kind}, {human_bytes(f.size_bytes)}[/]",
             status,
-            human_bytes(f.size_bytes),
-            f"{f.records_read:,}",
             f"{f.snapshots_inserted:,}",
             f"{f.processes_inserted:,}",
             f"{f.app_groups_inserted:,}",
-            f"{f.duplicate_snapshots:,}",
             f"{f.skipped_records:,}",
-            f"{f.seconds:.2f}",
+            f"{f.seconds:.1f}s",
         )
     console.print(table)
     for f in result.files:
