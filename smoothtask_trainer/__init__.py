@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 _API = {
     "collect_data_from_snapshots": "smoothtask_trainer.collect_data",
+    "validate_dataset": "smoothtask_trainer.collect_data",
+    "load_dataset": "smoothtask_trainer.collect_data",
 }
 
 __all__ = ["__version__", *_API]

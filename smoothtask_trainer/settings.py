@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -60,8 +61,42 @@ class CollectSettings(Section):
     )
 
 
+class DatasetSettings(Section):
+    """`dataset`: which snapshots become training rows, and where their labels come from."""
+
+    labels: Literal["auto", "teacher", "rules"] = Field(
+        default="auto",
+        description="teacher: the log's teacher columns; rules: the rule teacher (docs/labels.md); "
+        "auto: teacher where the store has teacher data, else rules",
+    )
+    responsiveness_correction: bool = Field(
+        default=True, description="rules: push down groups that hold CPU/IO while the system is unresponsive"
+    )
+    max_snapshots: int | None = Field(default=None, ge=1, description="use at most this many snapshots")
+    sample: Literal["latest", "uniform"] = Field(
+        default="latest", description="with max_snapshots: the latest ones, or a uniform random sample"
+    )
+    sample_seed: int = Field(default=42, description="random seed of the uniform sample")
+    since: datetime | None = Field(default=None, description="only snapshots at or after this time (ISO 8601)")
+    until: datetime | None = Field(default=None, description="only snapshots before this time (ISO 8601)")
+
+
 class ValidationSettings(Section):
-    """`validation`: data-quality gates (filled in by the `validate` command)."""
+    """`validation`: the data-quality gates `validate` (and `pipeline`) apply."""
+
+    min_snapshots: int = Field(default=1, ge=0, description="snapshot rows in the store")
+    min_processes: int = Field(default=10, ge=0, description="process rows in the store")
+    min_groups: int = Field(default=1, ge=0, description="app-group rows in the store")
+    min_groups_per_query: float = Field(
+        default=2.0, ge=0, description="median app groups per snapshot (a ranking needs at least 2)"
+    )
+    min_label_signal: float = Field(
+        default=0.5, ge=0, le=1, description="share of snapshots whose labels are not all equal"
+    )
+    min_time_span_s: float = Field(default=0.0, ge=0, description="seconds between the first and last snapshot")
+    max_null_ratio: float = Field(
+        default=0.5, ge=0, le=1, description="largest share of NULLs allowed in a key feature (see docs/features.md)"
+    )
 
 
 class TrainSettings(Section):
@@ -78,6 +113,7 @@ class PolicySettings(Section):
 
 SECTIONS: dict[str, type[Section]] = {
     "collect": CollectSettings,
+    "dataset": DatasetSettings,
     "validation": ValidationSettings,
     "train": TrainSettings,
     "export": ExportSettings,
@@ -96,6 +132,7 @@ class TrainerSettings(BaseSettings):
     )
 
     collect: CollectSettings = Field(default_factory=CollectSettings)
+    dataset: DatasetSettings = Field(default_factory=DatasetSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)

@@ -1,0 +1,61 @@
+"""The daemon's policy (contract §4): classes, their order, the YAML thresholds and the rule inputs.
+
+These are the daemon's hard-coded values; the rule teacher (`smoothtask_trainer.labels`) and the policy tuner
+build on them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Priority classes from lowest to highest; the index is the class's grade (IDLE 0 … CRIT_INTERACTIVE 4).
+CLASSES: Final[tuple[str, ...]] = ("IDLE", "BACKGROUND", "NORMAL", "INTERACTIVE", "CRIT_INTERACTIVE")
+GRADE: Final[dict[str, int]] = {name: grade for grade, name in enumerate(CLASSES)}
+
+#: What each class means to the kernel (hard-coded in the daemon, not configurable):
+#: (nice, latency_nice, ionice class, ionice level, cgroup cpu.weight).
+CLASS_SETTINGS: Final[dict[str, tuple[int, int, int, int, int]]] = {
+    "CRIT_INTERACTIVE": (-8, -15, 2, 0, 200),
+    "INTERACTIVE": (-4, -10, 2, 2, 150),
+    "NORMAL": (0, 0, 2, 4, 100),
+    "BACKGROUND": (5, 10, 2, 6, 50),
+    "IDLE": (10, 15, 3, 0, 25),
+}
+
+#: The YAML `thresholds:` defaults the daemon ships (§4.3).
+DEFAULT_THRESHOLDS: Final[dict[str, float]] = {
+    "crit_interactive_percentile": 0.9,
+    "interactive_percentile": 0.6,
+    "normal_percentile": 0.3,
+    "background_percentile": 0.1,
+    "psi_cpu_some_high": 0.6,
+    "psi_io_some_high": 0.4,
+    "sched_latency_p99_threshold_ms": 20.0,
+    "ui_loop_p95_threshold_ms": 16.67,
+    "user_idle_timeout_sec": 120,
+    "noisy_neighbour_cpu_share": 0.7,
+}
+
+#: Guardrail: a group is a system group when a member's exe contains one of these …
+SYSTEM_EXE_MARKERS: Final[tuple[str, ...]] = ("systemd", "journald", "udevd", "kernel")
+#: … or its cgroup starts with one of these prefixes and contains one of the markers below.
+SYSTEM_CGROUP_PREFIXES: Final[tuple[str, ...]] = ("/system.slice", "/sys/fs/cgroup")
+SYSTEM_CGROUP_MARKERS: Final[tuple[str, ...]] = ("systemd", "kernel")
+#: user_active && one of these group tags -> BACKGROUND.
+BACKGROUND_TAGS: Final[frozenset[str]] = frozenset({"updater", "indexer", "maintenance"})
+#: focused && this tag -> CRIT_INTERACTIVE.
+GAME_TAG: Final = "game"
+
+
+def percentile_class(percentile: float, thresholds: dict[str, float] | None = None) -> str:
+    """The daemon's `map_percentile_to_class` (§2.3)."""
+    t = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    if percentile >= t["crit_interactive_percentile"]:
+        return "CRIT_INTERACTIVE"
+    if percentile >= t["interactive_percentile"]:
+        return "INTERACTIVE"
+    if percentile >= t["normal_percentile"]:
+        return "NORMAL"
+    if percentile >= t["background_percentile"]:
+        return "BACKGROUND"
+    return "IDLE"

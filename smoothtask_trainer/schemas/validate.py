@@ -1,0 +1,92 @@
+"""The `validate` report: what is in a store, and whether it can train a good ranker."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TimeRange(BaseModel):
+    start: str | None = Field(description="earliest snapshot timestamp, as stored")
+    end: str | None = Field(description="latest snapshot timestamp, as stored")
+    span_s: float = Field(0.0, description="seconds between them")
+
+
+class StoreStats(BaseModel):
+    """The seed's statistics (row counts over the whole store)."""
+
+    snapshot_count: int
+    process_count: int = Field(description="process rows")
+    group_count: int = Field(description="app-group rows")
+    unique_processes: int = Field(description="distinct pids (pids are reused: an upper bound of nothing)")
+    unique_process_instances: int = Field(description="distinct (pid, start_time)")
+    unique_groups: int = Field(description="distinct app_group_id values (they are not stable across snapshots)")
+    time_range: TimeRange
+
+
+class FeatureStat(BaseModel):
+    index: int
+    name: str
+    kind: str
+    null_ratio: float = Field(description="share of rows whose source value is NULL (before the daemon's default)")
+    constant: bool = Field(description="one value in every row (after defaults)")
+    min: float
+    max: float
+    distinct: int = Field(description="distinct values (after defaults and hashing)")
+    key: bool = Field(description="a value the daemon fills in normal operation (its NULL ratio is gated)")
+    warning: str | None = None
+
+
+class QuerySizes(BaseModel):
+    queries: int
+    min: int
+    median: float
+    mean: float
+    max: int
+    with_two_or_more: int = Field(description="queries (snapshots) with at least 2 app groups")
+
+
+class LabelStats(BaseModel):
+    source: Literal["teacher_score", "teacher_class", "rules"]
+    requested: str
+    distribution: dict[str, int] = Field(description="rows per label value (scores in 0.1-wide bins)")
+    queries_with_signal: int = Field(description="queries whose labels are not all equal")
+    signal_ratio: float
+    rule_hits: dict[str, int] = Field(default_factory=dict, description="rows decided by each rule (rules only)")
+
+
+class Gate(BaseModel):
+    name: str
+    threshold: float
+    measured: float
+    passed: bool
+    message: str
+
+
+class ValidationReport(BaseModel):
+    """Everything `validate` measured, and which gates failed."""
+
+    db: str
+    ok: bool
+    stats: StoreStats
+    window_snapshots: int = Field(description="snapshots in the dataset window")
+    rows: int = Field(description="dataset rows (snapshot x app group)")
+    rows_per_query: QuerySizes | None = None
+    labels: LabelStats | None = None
+    features: list[FeatureStat] = Field(default_factory=list)
+    psi_unit: Literal["percent", "unknown"] = Field(
+        "unknown", description="percent once any value exceeds 1; unknown while every value is <= 1"
+    )
+    psi_cpu_max: float | None = None
+    cached_cpu_zero_rate: float | None = Field(
+        None, description="share of snapshots whose four CPU fractions are all 0 (the daemon's metrics cache)"
+    )
+    gates: list[Gate] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    features_out: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[Gate]:
+        return [g for g in self.gates if not g.passed]
