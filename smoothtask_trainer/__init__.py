@@ -14,6 +14,8 @@ _API = {
     "collect_data_from_snapshots": "smoothtask_trainer.collect_data",
     "validate_dataset": "smoothtask_trainer.collect_data",
     "load_dataset": "smoothtask_trainer.collect_data",
+    "export_model": "smoothtask_trainer.services.export",
+    "validate_exported_model": "smoothtask_trainer.services.export",
 }
 
 __all__ = ["__version__", *_API]

@@ -73,6 +73,10 @@ class IngestFailed(SmoothtaskError):
         self.result = result
 
 
+class ExportError(SmoothtaskError, ValueError):
+    """A model that cannot be exported or fails its checks (unreadable, wrong features, parity); exit 1."""
+
+
 class ValidationFailed(SmoothtaskError, ValueError):
     """A data-quality gate failed (exit 3). `report` holds the full report."""
 
@@ -81,6 +85,10 @@ class ValidationFailed(SmoothtaskError, ValueError):
     def __init__(self, message: str, *, report: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.report = report
+
+
+class TrainingError(SmoothtaskError, ValueError):
+    """CatBoost could not train or save a model."""
 
 
 class Interrupted(SmoothtaskError):

@@ -99,8 +99,38 @@ class ValidationSettings(Section):
     )
 
 
+RankingLoss = Literal[
+    "YetiRank", "YetiRankPairwise", "PairLogit", "PairLogitPairwise", "QueryRMSE", "QuerySoftMax", "LambdaMart"
+]
+
+
 class TrainSettings(Section):
-    """`train`: model training parameters (filled in by the `train` command)."""
+    """`train`: the CatBoostRanker and how it is evaluated."""
+
+    loss: RankingLoss = Field(default="YetiRank", description="CatBoost ranking loss function")
+    iterations: int = Field(default=500, ge=1, le=100_000, description="maximum number of trees")
+    depth: int = Field(default=6, ge=1, le=16, description="tree depth")
+    learning_rate: float = Field(default=0.1, gt=0, le=1, description="boosting learning rate")
+    seed: int = Field(default=42, ge=0, description="random seed (same data and seed: the same model)")
+    threads: int | None = Field(default=None, ge=1, description="CPU threads (unset: all cores)")
+    border_count: int | None = Field(
+        default=None, ge=1, le=65535, description="float feature borders (unset: CatBoost's default, 254)"
+    )
+    eval_fraction: float = Field(
+        default=0.2,
+        ge=0,
+        lt=1,
+        description="latest share of snapshots held out for evaluation and early stopping (0: train on everything)",
+    )
+    early_stopping_rounds: int | None = Field(
+        default=50, ge=1, description="stop after this many iterations without a better held-out NDCG (unset: never)"
+    )
+    eval_metric: str = Field(default="NDCG:top=5", description="CatBoost metric for early stopping")
+    categorical: Literal["hashed", "native"] = Field(
+        default="hashed",
+        description="hashed: the daemon's hash codes as numbers (ONNX-exportable); native: "
+        "CatBoost categorical features (JSON/CBM only)",
+    )
 
 
 class ExportSettings(Section):

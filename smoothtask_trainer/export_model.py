@@ -1,0 +1,29 @@
+"""The seed's `export_model` module: the Python API and the `python -m smoothtask_trainer.export_model` command.
+
+Both are the `export` service and the `smoothtask-trainer export` command under their old names; nothing here
+has logic of its own.
+
+    python -m smoothtask_trainer.export_model --model model.json --format onnx --output model.onnx \\
+        [--metadata '{"version": "1.0.0"}'] [--validate|--no-validate]
+"""
+
+from __future__ import annotations
+
+from smoothtask_trainer.services.export import export_model, validate_exported_model
+
+__all__ = ["export_model", "main", "validate_exported_model"]
+
+
+def main() -> None:
+    """Run the `export` command as a stand-alone program (the seed's command line)."""
+    import typer
+
+    from smoothtask_trainer.cli.export import EPILOG, export
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
+    app.command(epilog=EPILOG)(export)
+    app(prog_name="smoothtask_trainer.export_model")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Model files at the byte level: format detection, the embedded metadata codec, atomic writes, hashes.
+
+Shared by `services.export` (which writes and checks artifacts) and `services.onnx_export`. No typer or rich;
+catboost, numpy and pandas are imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smoothtask_trainer import contract
+from smoothtask_trainer.errors import ConfigError, ExportError, OutputPathError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from smoothtask_trainer.schemas.model import ExportMetadata
+
+FORMATS = ("onnx", "json", "cbm")
+#: Our keys in CatBoost's metadata map (and so in ONNX ``metadata_props``): one per metadata field, plus one
+#: listing the fields stored as JSON text (the others are plain strings), so every value reads back exactly.
+PREFIX = "smoothtask."
+JSON_FIELDS_KEY = "smoothtask_json_fields"
+CBM_MAGIC = b"CBM1"
+_CATS_REFUSAL = (
+    "the model uses CatBoost native categorical features (slots {cats}); CatBoost cannot export them to ONNX, "
+    "and the daemon sends those 6 slots as hashed numbers (float(hash % 1000)), never as strings"
+)
+
+
+def sidecar_path(path: Path) -> Path:
+    """``model.onnx`` -> ``model.onnx.metadata.json``: one sidecar per file, never shared between formats."""
+    return path.with_name(path.name + ".metadata.json")
+
+
+def check_format(value: str, param: str) -> str:
+    """`value` as one of onnx/json/cbm (case and a leading dot ignored); ConfigError naming `param` otherwise."""
+    fmt = str(value).lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown model format {value!r} for {param}", hint="use one of: onnx, json, cbm")
+    return fmt
+
+
+def detect_format(path: Path) -> str | None:
+    """A model file's format by content: CBM magic bytes, JSON text, else ONNX (protobuf) by suffix or first byte."""
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    if head.startswith(CBM_MAGIC):
+        return "cbm"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "json"
+    if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":  # field 1 (ir_version) opens an ONNX protobuf
+        return "onnx"
+    return None
+
+
+def embedded_metadata(props: Mapping[str, str]) -> dict[str, Any]:
+    """Our metadata from CatBoost's metadata map or ONNX ``metadata_props`` ({} when this tool did not write it)."""
+    if JSON_FIELDS_KEY not in props:
+        return {}
+    as_json = set(json.loads(props[JSON_FIELDS_KEY]))
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if key.startswith(PREFIX):
+            name = key[len(PREFIX) :]
+            out[name] = json.loads(value) if name in as_json else value
+    return out
+
+
+def embed(model: Any, meta: ExportMetadata) -> dict[str, Any]:
+    """Put `meta` into `model`'s metadata map, replacing ours from before; return what was embedded.
+
+    The artifact entry is left out: a file cannot hold its own hash (the sidecar has it). None fields are dropped.
+    """
+    data = meta.model_dump(mode="json", exclude_none=True, exclude={"artifact"})
+    store = model.get_metadata()
+    for key in [k for k in dict(store) if k.startswith(PREFIX) or k == JSON_FIELDS_KEY]:
+        del store[key]
+    for key, value in data.items():
+        store[PREFIX + key] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    store[JSON_FIELDS_KEY] = json.dumps(sorted(k for k, v in data.items() if not isinstance(v, str)))
+    return data
+
+
+def check_model(model: Any, onnx: bool) -> list[int]:
+    """Refuse a model the daemon cannot use; return its native categorical slots."""
+    if not model.is_fitted():
+        raise ExportError("the model is not trained", hint="train it first: smoothtask-trainer train")
+    names = list(model.feature_names_)
+    if len(names) != contract.N_FEATURES:
+        raise ExportError(
+            f"the model has {len(names)} features; the daemon sends exactly {contract.N_FEATURES} "
+            "(33 numeric, 12 flags, 6 hashed categoricals) and scores every group 0.5 on a mismatch",
+            hint="retrain on the 51-feature contract: smoothtask-trainer train",
+        )
+    default = [str(i) for i in range(contract.N_FEATURES)]
+    if names not in (default, list(contract.FEATURE_NAMES)):
+        slot = next(i for i, (a, b) in enumerate(zip(names, contract.FEATURE_NAMES, strict=True)) if a != b)
+        raise ExportError(
+            f"the model's feature {slot} is {names[slot]!r}, but the daemon sends {contract.FEATURE_NAMES[slot]!r} "
+            "there: the model was trained on another feature order",
+            hint="retrain with smoothtask-trainer train (features in contract order, docs/features.md)",
+        )
+    cats = [int(i) for i in model.get_cat_feature_indices()]
+    if onnx and cats:
+        raise ExportError(
+            _CATS_REFUSAL.format(cats=cats),
+            hint="retrain with the default hashed categoricals (smoothtask-trainer train --categorical hashed); "
+            "native-categorical models can be exported to .json/.cbm only",
+        )
+    if onnx and model.get_scale_and_bias()[0] != 1.0:
+        raise ExportError(
+            "CatBoost cannot export a model whose scale is not 1 to ONNX",
+            hint="model.set_scale_and_bias(1.0, bias) first: a positive scale does not change the ranking",
+        )
+    return cats
+
+
+def predict_raw(model: Any, X: np.ndarray) -> np.ndarray:
+    """CatBoost's raw scores (float64) of float32 rows; native categorical slots are passed as integer codes."""
+    import numpy as np
+
+    cats = list(model.get_cat_feature_indices())
+    if not cats:
+        return np.asarray(model.predict(X), dtype=np.float64)
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=list(model.feature_names_))
+    frame = frame.astype({frame.columns[i]: np.int64 for i in cats})
+    return np.asarray(model.predict(frame), dtype=np.float64)
+
+
+def load_model(path: Path, fmt: str) -> Any:
+    """A CatBoostRanker from a .json or .cbm file (ExportError when CatBoost cannot read it)."""
+    from catboost import CatBoostError, CatBoostRanker
+
+    hint = "pass a model file written by CatBoost (smoothtask-trainer train writes model.json/model.cbm)"
+    try:
+        model = CatBoostRanker().load_model(str(path), format=fmt)
+    except CatBoostError as exc:
+        raise ExportError(f"{path}: CatBoost cannot read this {fmt} model: {exc}", hint=hint) from exc
+    if not model.tree_count_:  # CatBoost reads any JSON object as an empty model
+        raise ExportError(f"{path}: CatBoost cannot read this {fmt} model: it holds no trees", hint=hint)
+    return model
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def temp_beside(path: Path) -> Path:
+    """A new empty file ``.<name>.XXXX.tmp`` in `path`'s directory (same filesystem: os.replace is atomic).
+
+    Raises:
+        OutputPathError: The directory cannot be created or written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot write {path}: {exc.strerror or exc}", hint="choose a directory you can write to"
+        ) from exc
+    os.close(fd)
+    return Path(name)
+
+
+def fsync(path: Path) -> None:
+    """Flush a finished file to disk before it is renamed into place (a crash leaves the old file, not zeros)."""
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """`payload` as indented UTF-8 JSON at `path`, via a temporary file and os.replace."""
+    tmp = temp_beside(path)
+    try:
+        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,264 @@
+"""`train`: a CatBoostRanker on the daemon's feature contract, evaluated on the latest snapshots, exported.
+
+The dataset is the one `validate` describes (one row per snapshot and app group, the 51 features). The latest
+`eval_fraction` of snapshots (by time, never shuffled) is held out for early stopping and the report, which
+compares the model with the daemon's StubRanker and random order on the same snapshots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smoothtask_trainer import __version__, contract, metrics
+from smoothtask_trainer.errors import ConfigError, OutputPathError, TrainingError
+from smoothtask_trainer.schemas.model import ExportMetadata
+from smoothtask_trainer.schemas.train import SplitInfo, TrainReport
+from smoothtask_trainer.services.dataset import Dataset, build_dataset
+from smoothtask_trainer.services.validate import require_ranking_signal
+from smoothtask_trainer.settings import DatasetSettings, TrainSettings
+
+#: on_progress(iteration, total iterations, current held-out metric or None)
+ProgressFn = Callable[[int, int, "float | None"], None]
+FORMATS = ("json", "onnx", "cbm")
+
+
+def check_outputs(outputs: dict[str, Path | None], settings: TrainSettings) -> dict[str, Path]:
+    """The requested model files, checked before any training starts."""
+    targets = {fmt: Path(p) for fmt, p in outputs.items() if p is not None}
+    if not targets:
+        raise ConfigError("no output file given", hint="name at least one of --model-json, --model-onnx, --model-cbm")
+    if "onnx" in targets and settings.categorical == "native":
+        raise ConfigError(
+            "--model-onnx with --categorical native: the daemon feeds the 6 categorical slots as hashed floats, and "
+            "CatBoost cannot export categorical features to ONNX",
+            hint="use the default --categorical hashed (the daemon's own encoding) for a model the daemon can load",
+        )
+    seen: dict[Path, str] = {}
+    for fmt, path in targets.items():
+        if path.is_dir():
+            raise OutputPathError(
+                f"--model-{fmt} {path} is a directory", hint=f"name a file, e.g. {path / 'model'}.{fmt}"
+            )
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ConfigError(f"--model-{fmt} and --model-{seen[resolved]} name the same file {path}")
+        seen[resolved] = fmt
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"cannot create the directory of {path}: {exc.strerror}") from exc
+    return targets
+
+
+def time_split(ds: Dataset, eval_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, eval): the latest `eval_fraction` of the queries, by time, are held out."""
+    queries = np.unique(ds.query, return_index=True)[1]
+    order = ds.query[np.sort(queries)]  # queries in row order, which is time order
+    n_eval = int(round(order.size * eval_fraction)) if eval_fraction > 0 else 0
+    if n_eval == 0 or n_eval >= order.size:
+        return np.ones(ds.n_rows, bool), np.zeros(ds.n_rows, bool)
+    held = np.isin(ds.query, order[-n_eval:])
+    return ~held, held
+
+
+def fingerprint(ds: Dataset) -> str:
+    """sha256 of what the model was trained on: the float32 matrix, the labels and the query ids."""
+    h = hashlib.sha256()
+    for array in (ds.X, ds.y, ds.query):
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+def catboost_params(s: TrainSettings, train_dir: str, with_eval: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "loss_function": s.loss,
+        "iterations": s.iterations,
+        "depth": s.depth,
+        "learning_rate": s.learning_rate,
+        "random_seed": s.seed,
+        "thread_count": s.threads or -1,
+        "train_dir": train_dir,
+        "verbose": False,
+    }
+    if s.border_count is not None:
+        params["border_count"] = s.border_count
+    if with_eval:
+        params["eval_metric"] = s.eval_metric
+        params["use_best_model"] = True
+        if s.early_stopping_rounds is not None:
+            params["od_type"] = "Iter"
+            params["od_wait"] = s.early_stopping_rounds
+    return params
+
+
+class _Progress:
+    """A CatBoost callback reporting each iteration (and the held-out metric) to `on_progress`."""
+
+    def __init__(self, total: int, on_progress: ProgressFn | None) -> None:
+        self.total, self.on_progress = total, on_progress
+
+    def after_iteration(self, info: Any) -> bool:
+        if self.on_progress is not None:
+            value = None
+            validation = info.metrics.get("validation") or {}
+            for series in validation.values():
+                value = series[-1] if series else None
+                break
+            self.on_progress(info.iteration, self.total, value)
+        return True
+
+
+def _pool(ds: Dataset, mask: np.ndarray, native: bool) -> Any:
+    from catboost import Pool
+
+    X = ds.X[mask]
+    if native:
+        import pandas as pd
+
+        frame = pd.DataFrame(X, columns=list(contract.FEATURE_NAMES))
+        for i in contract.CAT_FEATURE_INDICES:
+            frame.iloc[:, i] = frame.iloc[:, i].astype(np.int64)
+        frame = frame.astype({contract.FEATURE_NAMES[i]: np.int64 for i in contract.CAT_FEATURE_INDICES})
+        return Pool(frame, ds.y[mask], group_id=ds.query[mask], cat_features=list(contract.CAT_FEATURE_INDICES))
+    return Pool(X, ds.y[mask], group_id=ds.query[mask], feature_names=list(contract.FEATURE_NAMES))
+
+
+def train(
+    db: str | Path,
+    outputs: dict[str, Path | None],
+    settings: TrainSettings | None = None,
+    dataset: DatasetSettings | None = None,
+    on_progress: ProgressFn | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> TrainReport:
+    """Train a ranker on the store `db` and write the requested model files.
+
+    Args:
+        db: The store.
+        outputs: ``{"json": path | None, "onnx": path | None, "cbm": path | None}``; at least one path.
+        settings: `[train]` settings. dataset: `[dataset]` settings (window, labels).
+        on_progress: Called after each boosting iteration.
+        metadata: Extra metadata keys for the exported files (never mutated).
+
+    Raises:
+        ConfigError / OutputPathError: Bad outputs or options (before any work).
+        ValidationFailed: The labels cannot rank (exit 3).
+        TrainingError: CatBoost failed.
+    """
+    from catboost import CatBoostError, CatBoostRanker
+    from catboost import __version__ as catboost_version
+
+    from smoothtask_trainer.services.export import daemon_config_hint, write_artifacts
+
+    settings = settings or TrainSettings()
+    dataset = dataset or DatasetSettings()
+    targets = check_outputs(outputs, settings)
+    t0 = time.perf_counter()
+    ds = build_dataset(db, dataset)
+    require_ranking_signal(ds)
+    train_mask, eval_mask = time_split(ds, settings.eval_fraction)
+    with_eval = bool(eval_mask.any())
+    t_data = time.perf_counter()
+    native = settings.categorical == "native"
+    with tempfile.TemporaryDirectory(prefix="smoothtask-catboost-") as train_dir:
+        params = catboost_params(settings, train_dir, with_eval)
+        model = CatBoostRanker(**params)
+        try:
+            model.fit(
+                _pool(ds, train_mask, native),
+                eval_set=_pool(ds, eval_mask, native) if with_eval else None,
+                callbacks=[_Progress(settings.iterations, on_progress)],
+            )
+        except CatBoostError as exc:
+            raise TrainingError(
+                f"CatBoost could not train: {exc}", hint="check the data with `smoothtask-trainer validate`"
+            ) from exc
+    t_fit = time.perf_counter()
+    report = TrainReport(
+        db=str(db),
+        label_source=ds.label_source,
+        params={k: v for k, v in params.items() if k not in ("train_dir", "verbose")},
+        train=_split_info(ds, train_mask),
+        eval=_split_info(ds, eval_mask) if with_eval else None,
+        data_fingerprint=fingerprint(ds),
+        trees=int(model.tree_count_),
+        best_iteration=model.get_best_iteration() if with_eval else None,
+    )
+    if with_eval:
+        report.metrics = _evaluate(model, ds, eval_mask, native)
+    else:
+        report.warnings.append("no held-out snapshots (--no-eval or too few snapshots): no quality figures")
+    importance = model.get_feature_importance(type="PredictionValuesChange")
+    top = np.argsort(-importance)[:10]
+    report.feature_importance = [(contract.FEATURE_NAMES[i], round(float(importance[i]), 3)) for i in top]
+    meta = ExportMetadata(
+        **{
+            "dataset_size": ds.n_rows,
+            "features": list(contract.FEATURE_NAMES),
+            "training_date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "trainer_version": __version__,
+            "catboost_version": catboost_version,
+            "python_version": platform.python_version(),
+            "contract_version": contract.CONTRACT_VERSION,
+            "n_features": contract.N_FEATURES,
+            "categorical_mode": settings.categorical,
+            "cat_feature_indices": list(contract.CAT_FEATURE_INDICES) if native else [],
+            "label_source": ds.label_source,
+            "params": report.params,
+            "metrics": {"held_out": report.metrics, "best_iteration": report.best_iteration},
+            "data_fingerprint": report.data_fingerprint,
+            "dataset": {
+                "db": str(db),
+                "rows": ds.n_rows,
+                "queries": ds.n_queries,
+                "first_ts_ms": int(ds.ts_ms[0]),
+                "last_ts_ms": int(ds.ts_ms[-1]),
+            },
+            **(metadata or {}),
+        }
+    )
+    check_rows = ds.X[eval_mask if with_eval else train_mask][:2000]
+    try:
+        report.artifacts = write_artifacts(model, targets, meta, check_rows)
+    except CatBoostError as exc:
+        raise TrainingError(f"CatBoost could not save the model: {exc}") from exc
+    t_export = time.perf_counter()
+    if "onnx" in targets:
+        report.daemon_config = daemon_config_hint(targets["onnx"])
+    report.seconds = {
+        "dataset": round(t_data - t0, 3),
+        "fit": round(t_fit - t_data, 3),
+        "export": round(t_export - t_fit, 3),
+        "total": round(t_export - t0, 3),
+    }
+    return report
+
+
+def _split_info(ds: Dataset, mask: np.ndarray) -> SplitInfo:
+    ts = ds.ts_ms[mask]
+    return SplitInfo(
+        rows=int(mask.sum()),
+        queries=int(np.unique(ds.query[mask]).size),
+        first_ts_ms=int(ts.min()) if ts.size else None,
+        last_ts_ms=int(ts.max()) if ts.size else None,
+    )
+
+
+def _evaluate(model: Any, ds: Dataset, mask: np.ndarray, native: bool) -> dict[str, dict[str, float]]:
+    """NDCG@k of the model, the daemon's stub ranker and random order on the held-out snapshots."""
+    X, y, q = ds.X[mask], ds.y[mask], ds.query[mask]
+    raw = model.predict(_pool(ds, mask, native))
+    return {
+        "model": metrics.ndcg(y, raw, q),
+        "stub_ranker": metrics.ndcg(y, metrics.stub_scores(X), q),
+        "random": metrics.ndcg(y, metrics.random_scores(len(y)), q),
+    }
