@@ -121,8 +121,8 @@ class Output:
             yield update
 
     @contextlib.contextmanager
-    def count_progress(self, description: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
-        """A callback `(done, total)` drawing one bar, or None."""
+    def count_progress(self, description: str, total: int) -> Iterator[Callable[..., None] | None]:
+        """A callback `(done, total, note="")` drawing one bar with a short note after it, or None."""
         if not self.show_progress:
             yield None
             return
@@ -132,14 +132,15 @@ class Output:
             TextColumn(description),
             BarColumn(),
             TextColumn("{task.completed:,}/{task.total:,}"),
+            TextColumn("{task.fields[note]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.stderr,
             transient=True,
         )
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(description, total=total, note="")
         with progress:
-            yield lambda done, tot: progress.update(task, completed=done, total=tot)
+            yield lambda done, tot, note="": progress.update(task, completed=done, total=tot, note=note)
 
 
 def human_bytes(n: int | None) -> str:

@@ -150,7 +150,8 @@ def train(
         if progress is not None:
 
             def callback(done: int, total: int, metric: float | None) -> None:
-                progress(done + 1, total)
+                note = f"held-out {settings.train.eval_metric.split(';')[0]} {metric:.4f}" if metric is not None else ""
+                progress(done, total, note)
 
         report = run_train(db, outputs, settings.train, settings.dataset, on_progress=callback)
     for warning in report.warnings:
@@ -191,4 +192,4 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - TrainReport, im
     )
     if report.daemon_config:
         console.print("\n[bold]For the SmoothTask daemon[/]", highlight=False)
-        console.print(report.daemon_config, markup=False, highlight=False)
+        console.print(report.daemon_config, markup=False, highlight=False, soft_wrap=True)

@@ -282,12 +282,17 @@ model:
   model_type: onnx
 
 Before you rely on it:
-- A stock smoothtaskd is built WITHOUT ONNX support and then has no ranker at all. Rebuild it:
+- A stock smoothtaskd is built WITHOUT ONNX support and then has no ranker
+  at all. Rebuild it:
     cargo build --release -p smoothtaskd --features smoothtask-core/onnx
-- If the model fails to load in hybrid mode, the daemon runs with NO ranker (not the stub ranker, whatever
-  its log says): every app group no rule catches becomes NORMAL. Check the daemon log after each reload.
-- model_path is resolved against the daemon's working directory: keep it absolute, as above.
-- The daemon reloads the model only when its YAML config file changes. After replacing the .onnx file,
-  touch or edit the config file (e.g. touch /path/to/smoothtask.yml), or restart the daemon.
-- The daemon never reads {Path(path).name}.metadata.json; the sidecar is for you and this tool.
+- If the model fails to load in hybrid mode, the daemon runs with NO ranker
+  (not the stub ranker, whatever its log says): every app group no rule
+  catches becomes NORMAL. Check the daemon log after each reload.
+- model_path is resolved against the daemon's working directory: keep it
+  absolute, as above.
+- The daemon reloads the model only when its YAML config file changes. After
+  replacing the .onnx file, touch or edit the config file (e.g. touch
+  /path/to/smoothtask.yml), or restart the daemon.
+- The daemon never reads {Path(path).name}.metadata.json; the sidecar is for
+  you and this tool.
 """
