@@ -14,6 +14,9 @@ _API = {
     "collect_data_from_snapshots": "smoothtask_trainer.collect_data",
     "validate_dataset": "smoothtask_trainer.collect_data",
     "load_dataset": "smoothtask_trainer.collect_data",
+    "TrainingPipeline": "smoothtask_trainer.train_pipeline",
+    "train_from_snapshots": "smoothtask_trainer.train_pipeline",
+    "train_from_database": "smoothtask_trainer.train_pipeline",
     "export_model": "smoothtask_trainer.services.export",
     "validate_exported_model": "smoothtask_trainer.services.export",
 }

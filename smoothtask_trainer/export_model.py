@@ -9,6 +9,10 @@ has logic of its own.
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from smoothtask_trainer.services.export import export_model, validate_exported_model
 
 __all__ = ["export_model", "main", "validate_exported_model"]
@@ -23,6 +27,21 @@ def main() -> None:
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
     app.command(epilog=EPILOG)(export)
     app(prog_name="smoothtask_trainer.export_model")
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as the `export_model` function.
+
+    The seed offers both `from smoothtask_trainer import export_model` (a function) and the module
+    `smoothtask_trainer.export_model`. Once the module is imported, Python binds it to the package attribute of
+    the same name, so the first import form would return the module; calling it must still export.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return export_model(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 
 if __name__ == "__main__":

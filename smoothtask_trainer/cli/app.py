@@ -98,6 +98,7 @@ def root(
 # ---- the command tree ------------------------------------------------------------------------------------------
 from smoothtask_trainer.cli import collect as _collect  # noqa: E402
 from smoothtask_trainer.cli import export as _export  # noqa: E402
+from smoothtask_trainer.cli import pipeline as _pipeline  # noqa: E402
 from smoothtask_trainer.cli import simulate as _simulate  # noqa: E402
 from smoothtask_trainer.cli import train as _train  # noqa: E402
 from smoothtask_trainer.cli import validate as _validate  # noqa: E402
@@ -106,4 +107,5 @@ app.command("collect", rich_help_panel="Data", epilog=_collect.EPILOG)(_collect.
 app.command("simulate", rich_help_panel="Data", epilog=_simulate.EPILOG)(_simulate.simulate)
 app.command("validate", rich_help_panel="Data", epilog=_validate.EPILOG)(_validate.validate)
 app.command("train", rich_help_panel="Model", epilog=_train.EPILOG)(_train.train)
+app.command("pipeline", rich_help_panel="Automation", epilog=_pipeline.EPILOG)(_pipeline.pipeline)
 app.command("export", rich_help_panel="Model", epilog=_export.EPILOG)(_export.export)

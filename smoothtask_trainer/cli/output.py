@@ -121,6 +121,25 @@ class Output:
             yield update
 
     @contextlib.contextmanager
+    def step_progress(self) -> Iterator[StepProgress | None]:
+        """One display for all the steps of a run (rich allows a single live display at a time), or None."""
+        if not self.show_progress:
+            yield None
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=self.stderr,
+            transient=True,
+        )
+        with progress:
+            yield StepProgress(progress)
+
+    @contextlib.contextmanager
     def count_progress(self, description: str, total: int) -> Iterator[Callable[..., None] | None]:
         """A callback `(done, total, note="")` drawing one bar with a short note after it, or None."""
         if not self.show_progress:
@@ -141,6 +160,35 @@ class Output:
         task = progress.add_task(description, total=total, note="")
         with progress:
             yield lambda done, tot, note="": progress.update(task, completed=done, total=tot, note=note)
+
+
+class StepProgress:
+    """One progress display for a multi-step run: byte bars while collecting, an iteration bar while training."""
+
+    def __init__(self, progress: Any) -> None:
+        self._progress = progress
+        self._tasks: dict[str, Any] = {}
+
+    def _task(self, key: str, label: str, total: int | None) -> Any:
+        if key not in self._tasks:
+            name = label if len(label) <= 40 else "…" + label[-39:]
+            self._tasks[key] = self._progress.add_task(name, total=total, detail="")
+        return self._tasks[key]
+
+    def collect(self, label: str, done: int, total: int | None, records: int) -> None:
+        size = f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB" if total else f"{done / 1e6:,.0f} MB"
+        self._progress.update(
+            self._task(f"c:{label}", label, total), completed=done, detail=f"{size}, {records:,} records"
+        )
+
+    def train(self, done: int, total: int, metric: float | None) -> None:
+        note = f", held-out NDCG {metric:.4f}" if metric is not None else ""
+        self._progress.update(
+            self._task("train", "training", total),
+            completed=done,
+            total=total,
+            detail=f"{done:,}/{total:,} iterations{note}",
+        )
 
 
 def human_bytes(n: int | None) -> str:

@@ -48,7 +48,26 @@ def _opt(name: str, kind: Any, help_text: str, **kw: Any) -> Any:
     return Annotated[kind | None, typer.Option(name, help=help_text, show_default=False, rich_help_panel=PARAMS, **kw)]
 
 
-ModelOut = Annotated[Path | None, typer.Option(dir_okay=False, show_default=False)]
+ModelJsonOpt = Annotated[
+    Path | None,
+    typer.Option("--model-json", help="Write the model as CatBoost JSON.", dir_okay=False, show_default=False),
+]
+ModelOnnxOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-onnx",
+        help="Write the model as ONNX for the daemon (51 float inputs, a score in (0,1)).",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+ModelCbmOpt = Annotated[
+    Path | None,
+    typer.Option("--model-cbm", help="Write the model as CatBoost CBM.", dir_okay=False, show_default=False),
+]
+NoEvalOpt = Annotated[
+    bool, typer.Option("--no-eval", help="Train on every snapshot (no held-out figures).", rich_help_panel=PARAMS)
+]
 LossOpt = _opt("--loss", Loss, "Ranking loss. (default: YetiRank; settings key train.loss)")
 IterationsOpt = _opt("--iterations", int, "Most trees. (default: 500)", min=1)
 DepthOpt = _opt("--depth", int, "Tree depth. (default: 6)", min=1, max=16)
@@ -70,27 +89,43 @@ CategoricalOpt = _opt(
 )
 
 
+def train_overrides(
+    loss: Loss | None,
+    iterations: int | None,
+    depth: int | None,
+    learning_rate: float | None,
+    seed: int | None,
+    threads: int | None,
+    border_count: int | None,
+    eval_fraction: float | None,
+    no_eval: bool,
+    early_stopping_rounds: int | None,
+    categorical: Categorical | None,
+) -> dict[str, Any]:
+    """The `[train]` settings the user gave as flags (None = not given)."""
+    if no_eval and eval_fraction not in (None, 0):
+        raise typer.BadParameter("--no-eval holds out nothing; drop --eval-fraction", param_hint="--no-eval")
+    return {
+        "loss": loss.value if loss else None,
+        "iterations": iterations,
+        "depth": depth,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "threads": threads,
+        "border_count": border_count,
+        "eval_fraction": 0.0 if no_eval else eval_fraction,
+        "early_stopping_rounds": early_stopping_rounds,
+        "categorical": categorical.value if categorical else None,
+    }
+
+
 @boundary
 def train(
     ctx: typer.Context,
     db: DbOpt,
-    model_json: Annotated[
-        Path | None,
-        typer.Option("--model-json", help="Write the model as CatBoost JSON.", dir_okay=False, show_default=False),
-    ] = None,
-    model_onnx: Annotated[
-        Path | None,
-        typer.Option(
-            "--model-onnx",
-            help="Write the model as ONNX for the daemon (51 float inputs, a score in (0,1)).",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
-    model_cbm: Annotated[
-        Path | None,
-        typer.Option("--model-cbm", help="Write the model as CatBoost CBM.", dir_okay=False, show_default=False),
-    ] = None,
+    model_json: ModelJsonOpt = None,
+    model_onnx: ModelOnnxOpt = None,
+    model_cbm: ModelCbmOpt = None,
     loss: LossOpt = None,
     iterations: IterationsOpt = None,
     depth: DepthOpt = None,
@@ -99,9 +134,7 @@ def train(
     threads: ThreadsOpt = None,
     border_count: BorderOpt = None,
     eval_fraction: EvalFractionOpt = None,
-    no_eval: Annotated[
-        bool, typer.Option("--no-eval", help="Train on every snapshot (no held-out figures).", rich_help_panel=PARAMS)
-    ] = False,
+    no_eval: NoEvalOpt = False,
     early_stopping_rounds: EarlyStopOpt = None,
     categorical: CategoricalOpt = None,
     labels: dso.LabelsOpt = None,
@@ -123,22 +156,21 @@ def train(
 
     state = state_of(ctx)
     out = state.output(json_out, quiet)
-    if no_eval and eval_fraction not in (None, 0):
-        raise typer.BadParameter("--no-eval holds out nothing; drop --eval-fraction", param_hint="--no-eval")
     settings = state.settings(
         {
-            "train": {
-                "loss": loss.value if loss else None,
-                "iterations": iterations,
-                "depth": depth,
-                "learning_rate": learning_rate,
-                "seed": seed,
-                "threads": threads,
-                "border_count": border_count,
-                "eval_fraction": 0.0 if no_eval else eval_fraction,
-                "early_stopping_rounds": early_stopping_rounds,
-                "categorical": categorical.value if categorical else None,
-            },
+            "train": train_overrides(
+                loss,
+                iterations,
+                depth,
+                learning_rate,
+                seed,
+                threads,
+                border_count,
+                eval_fraction,
+                no_eval,
+                early_stopping_rounds,
+                categorical,
+            ),
             "dataset": dso.dataset_overrides(
                 labels, responsiveness_correction, max_snapshots, sample, sample_seed, since, until
             ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -54,6 +54,27 @@ MaxNullRatio = _gate(
 )
 
 
+def gate_overrides(
+    min_snapshots: int | None,
+    min_processes: int | None,
+    min_groups: int | None,
+    min_groups_per_query: float | None,
+    min_label_signal: float | None,
+    min_time_span: float | None,
+    max_null_ratio: float | None,
+) -> dict[str, Any]:
+    """The `[validation]` settings the user gave as flags (None = not given)."""
+    return {
+        "min_snapshots": min_snapshots,
+        "min_processes": min_processes,
+        "min_groups": min_groups,
+        "min_groups_per_query": min_groups_per_query,
+        "min_label_signal": min_label_signal,
+        "min_time_span_s": min_time_span,
+        "max_null_ratio": max_null_ratio,
+    }
+
+
 @boundary
 def validate(
     ctx: typer.Context,
@@ -96,15 +117,15 @@ def validate(
     out = state.output(json_out, quiet)
     settings = state.settings(
         {
-            "validation": {
-                "min_snapshots": min_snapshots,
-                "min_processes": min_processes,
-                "min_groups": min_groups,
-                "min_groups_per_query": min_groups_per_query,
-                "min_label_signal": min_label_signal,
-                "min_time_span_s": min_time_span,
-                "max_null_ratio": max_null_ratio,
-            },
+            "validation": gate_overrides(
+                min_snapshots,
+                min_processes,
+                min_groups,
+                min_groups_per_query,
+                min_label_signal,
+                min_time_span,
+                max_null_ratio,
+            ),
             "dataset": dso.dataset_overrides(
                 labels, responsiveness_correction, max_snapshots, sample, sample_seed, since, until
             ),

@@ -139,6 +139,7 @@ def train(
     dataset: DatasetSettings | None = None,
     on_progress: ProgressFn | None = None,
     metadata: dict[str, Any] | None = None,
+    prebuilt: Dataset | None = None,
 ) -> TrainReport:
     """Train a ranker on the store `db` and write the requested model files.
 
@@ -148,6 +149,8 @@ def train(
         settings: `[train]` settings. dataset: `[dataset]` settings (window, labels).
         on_progress: Called after each boosting iteration.
         metadata: Extra metadata keys for the exported files (never mutated).
+        prebuilt: The dataset of `db` with these `dataset` settings, already built (by `validate`), so the store
+            is not read twice.
 
     Raises:
         ConfigError / OutputPathError: Bad outputs or options (before any work).
@@ -163,7 +166,7 @@ def train(
     dataset = dataset or DatasetSettings()
     targets = check_outputs(outputs, settings)
     t0 = time.perf_counter()
-    ds = build_dataset(db, dataset)
+    ds = prebuilt if prebuilt is not None else build_dataset(db, dataset)
     require_ranking_signal(ds)
     train_mask, eval_mask = time_split(ds, settings.eval_fraction)
     with_eval = bool(eval_mask.any())

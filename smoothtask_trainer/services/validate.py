@@ -36,7 +36,17 @@ def validate(
     dataset: DatasetSettings | None = None,
     features_out: str | Path | None = None,
 ) -> ValidationReport:
-    """Measure a store and apply the data-quality gates.
+    """Measure a store and apply the data-quality gates (see `validate_and_build`)."""
+    return validate_and_build(db, validation, dataset, features_out)[0]
+
+
+def validate_and_build(
+    db: str | Path,
+    validation: ValidationSettings | None = None,
+    dataset: DatasetSettings | None = None,
+    features_out: str | Path | None = None,
+) -> tuple[ValidationReport, Dataset | None]:
+    """Measure a store and apply the data-quality gates; also return the dataset it built (for training).
 
     Args:
         db: The store.
@@ -45,7 +55,7 @@ def validate(
         features_out: Write the training matrix with keys and labels here (.csv or .parquet).
 
     Returns:
-        The report; `report.ok` is False when a gate failed.
+        The report (`report.ok` is False when a gate failed), and the dataset when one could be built.
 
     Raises:
         InputNotFoundError / StoreError: No usable store. ConfigError: a bad --features-out or label mode.
@@ -79,7 +89,7 @@ def validate(
     report.gates = _gates(report, validation, ds)
     report.ok = all(g.passed for g in report.gates)
     report.seconds = round(time.perf_counter() - started, 3)
-    return report
+    return report, ds
 
 
 def _store_stats(con: sqlite3.Connection) -> StoreStats:

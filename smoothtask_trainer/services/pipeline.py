@@ -1,0 +1,179 @@
+"""`pipeline`: collect → validate → train → export in one run, each step reported, nothing read twice.
+
+The store is the user's (`--db` or `--store`: never deleted), a temporary one (`--use-temp-db`: removed at the
+end unless `keep_store`), or by default `smoothtask-store.db` beside the first model file (kept, so running the
+same pipeline again ingests nothing new). The dataset `validate` builds is the one `train` trains on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from smoothtask_trainer.errors import ConfigError, ValidationFailed
+from smoothtask_trainer.schemas.collect import CollectResult
+from smoothtask_trainer.schemas.train import TrainReport
+from smoothtask_trainer.schemas.validate import ValidationReport
+from smoothtask_trainer.settings import TrainerSettings
+
+DEFAULT_STORE_NAME = "smoothtask-store.db"
+
+
+class StepReport(BaseModel):
+    name: str
+    status: str = Field(description="ok, failed or skipped")
+    seconds: float = 0.0
+    figures: dict[str, Any] = Field(default_factory=dict)
+    outputs: list[str] = Field(default_factory=list)
+
+
+class PipelineReport(BaseModel):
+    """One report for the whole run: per step its status, figures and outputs, and the full step reports."""
+
+    ok: bool
+    store: str
+    store_kind: str = Field(description="given (--db), named (--store), default (beside the model) or temporary")
+    store_kept: bool
+    steps: list[StepReport] = Field(default_factory=list)
+    collect: CollectResult | None = None
+    validation: ValidationReport | None = None
+    train: TrainReport | None = None
+    daemon_config: str | None = None
+    seconds: float = 0.0
+
+
+#: on_step(step report) — called when a step starts (status "running") and when it ends.
+StepFn = Callable[[StepReport], None]
+
+
+def resolve_store(
+    snapshots: Sequence[str] | None,
+    db: Path | None,
+    store: Path | None,
+    use_temp_db: bool,
+    outputs: dict[str, Path | None],
+) -> tuple[Path, str, Path | None]:
+    """(store path, kind, temporary directory to remove or None); checks the combination of options."""
+    if bool(snapshots) == (db is not None):
+        raise ConfigError(
+            "give exactly one of --snapshots and --db",
+            hint="--snapshots FILES... to ingest logs, or --db STORE to train on a store",
+        )
+    if db is not None:
+        if store is not None or use_temp_db:
+            raise ConfigError("--store and --use-temp-db go with --snapshots, not --db")
+        return Path(db), "given", None
+    if store is not None and use_temp_db:
+        raise ConfigError("give --store or --use-temp-db, not both")
+    if store is not None:
+        return Path(store), "named", None
+    if use_temp_db:
+        tmp = Path(tempfile.mkdtemp(prefix="smoothtask-pipeline-"))
+        return tmp / "store.db", "temporary", tmp
+    first = next((Path(p) for p in outputs.values() if p is not None), None)
+    if first is None:
+        raise ConfigError("no output file given", hint="name at least one of --model-json, --model-onnx, --model-cbm")
+    return first.parent / DEFAULT_STORE_NAME, "default", None
+
+
+def run_pipeline(
+    *,
+    snapshots: Sequence[str] | None,
+    db: Path | None,
+    outputs: dict[str, Path | None],
+    settings: TrainerSettings,
+    store: Path | None = None,
+    use_temp_db: bool = False,
+    keep_store: bool = False,
+    on_step: StepFn | None = None,
+    on_collect_progress: Callable[..., None] | None = None,
+    on_train_progress: Callable[..., None] | None = None,
+) -> PipelineReport:
+    """Run collect (with --snapshots), validate, train and export.
+
+    Raises:
+        ValidationFailed: A data-quality gate failed (`.report` is the PipelineReport); nothing was trained.
+        The errors of each step (collect, validate, train, export) otherwise.
+    """
+    from smoothtask_trainer.services.collect import collect
+    from smoothtask_trainer.services.train import check_outputs, train
+    from smoothtask_trainer.services.validate import validate_and_build
+
+    started = time.perf_counter()
+    check_outputs(outputs, settings.train)  # before any work: a bad output path must not cost a collect
+    path, kind, tmpdir = resolve_store(snapshots, db, store, use_temp_db, outputs)
+    report = PipelineReport(ok=False, store=str(path), store_kind=kind, store_kept=tmpdir is None or keep_store)
+
+    def step(name: str) -> StepReport:
+        item = StepReport(name=name, status="running")
+        report.steps.append(item)
+        if on_step:
+            on_step(item)
+        return item
+
+    def done(item: StepReport, t0: float, status: str = "ok") -> None:
+        item.status, item.seconds = status, round(time.perf_counter() - t0, 3)
+        if on_step:
+            on_step(item)
+
+    try:
+        if snapshots:
+            item, t0 = step("collect"), time.perf_counter()
+            report.collect = collect(list(snapshots), path, settings.collect, on_progress=on_collect_progress)
+            c = report.collect
+            item.figures = {
+                "files": len(c.files),
+                "snapshots_inserted": c.inserted.snapshots,
+                "processes_inserted": c.inserted.processes,
+                "store_snapshots": c.store.snapshots,
+                "skipped_records": sum(f.skipped_records for f in c.files),
+            }
+            item.outputs = [str(path)]
+            done(item, t0)
+        item, t0 = step("validate"), time.perf_counter()
+        report.validation, ds = validate_and_build(path, settings.validation, settings.dataset)
+        v = report.validation
+        item.figures = {
+            "snapshots": v.stats.snapshot_count,
+            "rows": v.rows,
+            "label_source": v.labels.source if v.labels else None,
+            "failed_gates": [g.name for g in v.failed],
+        }
+        if not v.ok:
+            done(item, t0, "failed")
+            report.steps.append(StepReport(name="train", status="skipped"))
+            raise ValidationFailed(
+                "data-quality gate(s) failed: " + "; ".join(f"{g.name}: {g.message}" for g in v.failed),
+                report=report,
+                hint="collect more snapshots, or lower the thresholds (--min-snapshots, --min-processes, --min-groups)",
+            )
+        done(item, t0)
+        item, t0 = step("train"), time.perf_counter()
+        report.train = train(
+            path, outputs, settings.train, settings.dataset, on_progress=on_train_progress, prebuilt=ds
+        )
+        t = report.train
+        item.figures = {
+            "trees": t.trees,
+            "best_iteration": t.best_iteration,
+            "ndcg@5": t.metrics.get("model", {}).get("ndcg@5"),
+            "stub_ndcg@5": t.metrics.get("stub_ranker", {}).get("ndcg@5"),
+            **t.seconds,
+        }
+        item.outputs = [a.path for a in t.artifacts]
+        report.daemon_config = t.daemon_config
+        done(item, t0)
+        report.ok = True
+    finally:
+        if tmpdir is not None and not keep_store:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        elif tmpdir is not None:
+            report.store_kept = True
+        report.seconds = round(time.perf_counter() - started, 3)
+    return report
