@@ -235,8 +235,7 @@ def _ingest_jsonl(
     settings: CollectSettings,
     on_progress: ProgressFn | None,
 ) -> None:
-    con.execute("BEGIN")
-    try:
+    with _file_transaction(con, src, report):
         for msg in messages:
             if isinstance(msg, StreamEnd):
                 report.sha256, report.size_bytes = msg.sha256, msg.bytes_read
@@ -249,13 +248,6 @@ def _ingest_jsonl(
             _insert_batch(con, msg, report, settings)
             if on_progress:
                 on_progress(src.label, msg.bytes_read, src.size, msg.records)
-        _record_file(con, src, report)
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            con.execute("ROLLBACK")
-        _reset_counts(report)
-        raise
     report.status = "ingested"
 
 
@@ -358,30 +350,36 @@ def _ingest_sqlite(
         ctx = contextlib.nullcontext((path, report.sha256 or sha256_file(path, progress)))
     with ctx as (dbfile, sha):
         report.sha256 = sha
-        with attached(con, dbfile, src.label):
-            con.execute("BEGIN")
-            try:
-                counts = copy_attached(con, src.label)
-                report.records_read = counts.records
-                report.snapshots_inserted = counts.snapshots
-                report.processes_inserted = counts.processes
-                report.app_groups_inserted = counts.app_groups
-                report.duplicate_snapshots = counts.duplicates
-                if counts.orphans:
-                    report.skipped_records = counts.orphans
-                    report.first_skipped.append(
-                        SkippedRecord(line=None, reason=f"{counts.orphans} process/group rows reference no snapshot")
-                    )
-                _record_file(con, src, report)
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                _reset_counts(report)
-                raise
+        with attached(con, dbfile, src.label), _file_transaction(con, src, report):
+            counts = copy_attached(con, src.label)
+            report.records_read = counts.records
+            report.snapshots_inserted = counts.snapshots
+            report.processes_inserted = counts.processes
+            report.app_groups_inserted = counts.app_groups
+            report.duplicate_snapshots = counts.duplicates
+            if counts.orphans:
+                report.skipped_records = counts.orphans
+                report.first_skipped.append(
+                    SkippedRecord(line=None, reason=f"{counts.orphans} process/group rows reference no snapshot")
+                )
     if sha in known:
         report.note = f"same bytes as {known[sha]}, ingested before"
     report.status = "ingested"
+
+
+@contextlib.contextmanager
+def _file_transaction(con: sqlite3.Connection, src: rd.Source, report: FileReport) -> Iterator[None]:
+    """One file = one transaction, committed together with its bookkeeping row, or rolled back whole."""
+    con.execute("BEGIN")
+    try:
+        yield
+        _record_file(con, src, report)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        _reset_counts(report)
+        raise
 
 
 def _record_file(con: sqlite3.Connection, src: rd.Source, report: FileReport) -> None:
