@@ -40,26 +40,41 @@ def main() -> None:
         d = Path(tmp)
         src = d / "sim.jsonl"
         sim = run_measured([*CLI, "simulate", "--output", str(src), "--snapshots", str(args.snapshots), "-q"])
-        print(f"python {sys.version.split()[0]}; {args.snapshots} snapshots, {src.stat().st_size / 1e6:,.0f} MB "
-              f"flat JSONL (simulated in {sim.seconds:.1f} s)")
+        print(
+            f"python {sys.version.split()[0]}; {args.snapshots} snapshots, {src.stat().st_size / 1e6:,.0f} MB "
+            f"flat JSONL (simulated in {sim.seconds:.1f} s)"
+        )
         separate, together = [], []
         for i in range(args.repeat):
             c, _ = step(["collect", str(src), "--db", str(d / f"s{i}.db")])
             v, _ = step(["validate", "--db", str(d / f"s{i}.db")])
             t, _ = step(["train", "--db", str(d / f"s{i}.db"), "--model-onnx", str(d / f"m{i}.onnx")])
             separate.append((c, v, t))
-            p, report = step(["pipeline", "--snapshots", str(src), "--store", str(d / f"p{i}.db"), "--model-onnx",
-                              str(d / f"p{i}.onnx")])
+            p, report = step(
+                [
+                    "pipeline",
+                    "--snapshots",
+                    str(src),
+                    "--store",
+                    str(d / f"p{i}.db"),
+                    "--model-onnx",
+                    str(d / f"p{i}.onnx"),
+                ]
+            )
             together.append((p, report))
         for (c, v, t), (p, report) in zip(separate, together, strict=True):
             steps = ", ".join(f"{s['name']} {s['seconds']:.2f}" for s in report["steps"])
-            print(f"separate: collect {c:.2f} + validate {v:.2f} + train {t:.2f} = {c + v + t:.2f} s | "
-                  f"pipeline {p:.2f} s ({steps})")
+            print(
+                f"separate: collect {c:.2f} + validate {v:.2f} + train {t:.2f} = {c + v + t:.2f} s | "
+                f"pipeline {p:.2f} s ({steps})"
+            )
         best_sum = min(sum(x) for x in separate)
         best_p = min(p for p, _ in together)
         ratio = best_p / best_sum
-        print(f"best pipeline {best_p:.2f} s / best sum of subcommands {best_sum:.2f} s = {ratio:.2f}x "
-              f"(target <= 1.1x: {'met' if ratio <= 1.1 else 'MISSED'})")
+        print(
+            f"best pipeline {best_p:.2f} s / best sum of subcommands {best_sum:.2f} s = {ratio:.2f}x "
+            f"(target <= 1.1x: {'met' if ratio <= 1.1 else 'MISSED'})"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,17 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_snapshots_to_models_with_the_default_store_beside_the_model(logs, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = run("pipeline", "--snapshots", str(logs[0]), str(logs[1]), "--model-json", str(out / "m.json"),
-              "--model-onnx", str(out / "m.onnx"), "--json")
+    res = run(
+        "pipeline",
+        "--snapshots",
+        str(logs[0]),
+        str(logs[1]),
+        "--model-json",
+        str(out / "m.json"),
+        "--model-onnx",
+        str(out / "m.onnx"),
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [s["name"] for s in doc["steps"]] == ["collect", "validate", "train"]
@@ -51,12 +60,21 @@ def test_snapshots_to_models_with_the_default_store_beside_the_model(logs, tmp_p
 
 
 def test_temporary_store_is_removed_and_user_stores_are_never_touched(logs, tmp_path: Path) -> None:
-    res = run("pipeline", "--snapshots", str(logs[0]), "--use-temp-db", "--model-cbm", str(tmp_path / "m.cbm"),
-              "--json")
+    res = run(
+        "pipeline", "--snapshots", str(logs[0]), "--use-temp-db", "--model-cbm", str(tmp_path / "m.cbm"), "--json"
+    )
     doc = json.loads(res.stdout)
     assert doc["store_kind"] == "temporary" and not doc["store_kept"] and not Path(doc["store"]).exists()
-    kept = run("pipeline", "--snapshots", str(logs[0]), "--use-temp-db", "--keep-store", "--model-cbm",
-               str(tmp_path / "k.cbm"), "--json")
+    kept = run(
+        "pipeline",
+        "--snapshots",
+        str(logs[0]),
+        "--use-temp-db",
+        "--keep-store",
+        "--model-cbm",
+        str(tmp_path / "k.cbm"),
+        "--json",
+    )
     assert Path(json.loads(kept.stdout)["store"]).exists()
     store = tmp_path / "mine.db"
     run("pipeline", "--snapshots", str(logs[0]), "--store", str(store), "--model-cbm", str(tmp_path / "s.cbm"))
@@ -64,16 +82,30 @@ def test_temporary_store_is_removed_and_user_stores_are_never_touched(logs, tmp_
     res = run("pipeline", "--db", str(store), "--model-cbm", str(tmp_path / "d.cbm"), "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["store_kind"] == "given"
     assert store.read_bytes() == before and [s["name"] for s in json.loads(res.stdout)["steps"]] == [
-        "validate", "train"]
+        "validate",
+        "train",
+    ]
 
 
 def test_failed_gate_stops_before_training_with_exit_3(logs, tmp_path: Path) -> None:
-    res = run("pipeline", "--snapshots", str(logs[0]), "--use-temp-db", "--model-json", str(tmp_path / "m.json"),
-              "--min-snapshots", "1000", "--json")
+    res = run(
+        "pipeline",
+        "--snapshots",
+        str(logs[0]),
+        "--use-temp-db",
+        "--model-json",
+        str(tmp_path / "m.json"),
+        "--min-snapshots",
+        "1000",
+        "--json",
+    )
     assert res.exit_code == 3
     doc = json.loads(res.stdout)
-    assert [(s["name"], s["status"]) for s in doc["steps"]] == [("collect", "ok"), ("validate", "failed"),
-                                                                  ("train", "skipped")]
+    assert [(s["name"], s["status"]) for s in doc["steps"]] == [
+        ("collect", "ok"),
+        ("validate", "failed"),
+        ("train", "skipped"),
+    ]
     assert doc["validation"]["ok"] is False and not (tmp_path / "m.json").exists()
     assert "min_snapshots" in res.stderr
 
@@ -102,12 +134,22 @@ def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_several_values_after_one_flag() -> None:
     argv = ["pipeline", "--snapshots", "a", "b.gz", "-", "--model-json", "m.json", "--snapshots", "c"]
-    assert expand_multi_value_options(argv) == ["pipeline", "--snapshots", "a", "--snapshots", "b.gz", "--snapshots",
-                                                "-", "--model-json", "m.json", "--snapshots", "c"]
+    assert expand_multi_value_options(argv) == [
+        "pipeline",
+        "--snapshots",
+        "a",
+        "--snapshots",
+        "b.gz",
+        "--snapshots",
+        "-",
+        "--model-json",
+        "m.json",
+        "--snapshots",
+        "c",
+    ]
 
 
 def test_refuses_an_unwritable_output_before_collecting(logs, tmp_path: Path) -> None:
     (tmp_path / "dir.json").mkdir()
     res = run("pipeline", "--snapshots", str(logs[0]), "--model-json", str(tmp_path / "dir.json"))
     assert res.exit_code == 2 and not (tmp_path / "smoothtask-store.db").exists()
-

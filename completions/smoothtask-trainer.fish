@@ -1,0 +1,1 @@
+complete --command smoothtask-trainer --no-files --arguments "(env _SMOOTHTASK_TRAINER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) smoothtask-trainer)" --condition "env _SMOOTHTASK_TRAINER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) smoothtask-trainer"
