@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -104,6 +104,24 @@ RankingLoss = Literal[
 ]
 
 
+#: CatBoost metrics that rank within groups (usable as eval_metric for a CatBoostRanker).
+RANKING_METRICS = (
+    "NDCG",
+    "DCG",
+    "PFound",
+    "MAP",
+    "MRR",
+    "ERR",
+    "AverageGain",
+    "PrecisionAt",
+    "RecallAt",
+    "QueryRMSE",
+    "QueryAUC",
+    "PairAccuracy",
+    "FilteredDCG",
+)
+
+
 class TrainSettings(Section):
     """`train`: the CatBoostRanker and how it is evaluated."""
 
@@ -131,6 +149,16 @@ class TrainSettings(Section):
         description="hashed: the daemon's hash codes as numbers (ONNX-exportable); native: "
         "CatBoost categorical features (JSON/CBM only)",
     )
+
+    @field_validator("eval_metric")
+    @classmethod
+    def _ranking_metric(cls, value: str) -> str:
+        if value.split(":", 1)[0] not in RANKING_METRICS:
+            raise ValueError(
+                f"{value!r} is not a CatBoost ranking metric; use one of {', '.join(RANKING_METRICS)}, optionally "
+                "with parameters such as NDCG:top=5"
+            )
+        return value
 
 
 class ExportSettings(Section):

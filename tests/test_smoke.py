@@ -100,3 +100,20 @@ def test_ctrl_c_exits_130_and_keeps_committed_files(tmp_path: Path) -> None:
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT COUNT(*) FROM snapshots").fetchone() == (2,)
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_json_mode_prints_a_document_even_for_usage_errors(tmp_path: Path) -> None:
+    exe = shutil.which("smoothtask-trainer")
+    assert exe
+    res = subprocess.run(
+        [exe, "--json", "train", "--db", "x.db", "--model-json", "m.json", "--iterations", "abc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 2 and "--iterations" in res.stderr
+    assert json.loads(res.stdout) == {
+        "ok": False,
+        "error": {"type": "UsageError", "message": "invalid command line; the reason is on stderr", "hint": None},
+    }

@@ -174,10 +174,16 @@ def pipeline(
                 raise typer.BadParameter(
                     "--demo brings its own data: drop --snapshots, --db and --store", param_hint="--demo"
                 )
+            if out_dir is not None and any(outputs.values()):
+                raise typer.BadParameter(
+                    "--out-dir names where the demo's models go; with --model-* you name "
+                    "them yourself: give one or the other",
+                    param_hint="--out-dir",
+                )
             snapshots, use_temp_db = [_simulate_demo(Path(scratch), out)], True
-            target = out_dir or Path("smoothtask-demo")
-            target.mkdir(parents=True, exist_ok=True)
             if not any(outputs.values()):
+                target = out_dir or Path("smoothtask-demo")
+                target.mkdir(parents=True, exist_ok=True)
                 outputs = {fmt: target / f"model.{fmt}" for fmt in ("onnx", "json", "cbm")}
         elif not snapshots and db is None:
             raise ConfigError(

@@ -34,6 +34,7 @@ class CopyCounts:
     app_groups: int
     duplicates: int
     orphans: int  # process / group rows whose snapshot is missing from the source
+    invalid: int = 0  # snapshot rows without an id or a timestamp (skipped)
 
 
 def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
@@ -133,6 +134,9 @@ def copy_attached(con: sqlite3.Connection, label: str) -> CopyCounts:
     try:
         present = _source_columns(con, label)
         total = con.execute(f"SELECT COUNT(*) FROM {SRC}.snapshots").fetchone()[0]
+        invalid = con.execute(
+            f"SELECT COUNT(*) FROM {SRC}.snapshots WHERE snapshot_id IS NULL OR timestamp IS NULL"
+        ).fetchone()[0]
         con.execute("CREATE TEMP TABLE IF NOT EXISTS smoothtask_new_ids (snapshot_id INTEGER PRIMARY KEY)")
         con.execute("DELETE FROM temp.smoothtask_new_ids")
         con.execute(
@@ -163,6 +167,7 @@ def copy_attached(con: sqlite3.Connection, label: str) -> CopyCounts:
         snapshots=counts["snapshots"],
         processes=counts["processes"],
         app_groups=counts["app_groups"],
-        duplicates=total - counts["snapshots"],
+        duplicates=total - invalid - counts["snapshots"],
         orphans=orphans,
+        invalid=invalid,
     )

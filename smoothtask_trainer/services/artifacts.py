@@ -172,7 +172,17 @@ def temp_beside(path: Path) -> Path:
             f"cannot write {path}: {exc.strerror or exc}", hint="choose a directory you can write to"
         ) from exc
     os.close(fd)
+    # mkstemp creates 0600 files, and os.replace keeps the mode: give the file the mode an ordinary create would
+    # (0666 less the umask), or a daemon running as another user could not read the model.
+    os.chmod(name, 0o666 & ~current_umask())
     return Path(name)
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def fsync(path: Path) -> None:

@@ -82,6 +82,7 @@ def collect(
     _refuse_input_as_store(db, [s for s in files if not s.is_stdin])
     if sum(1 for s in files if s.is_stdin) > 1:
         raise ConfigError("'-' (stdin) can be given only once")
+    created = not db.exists()
     con = store.connect(db)
     reports = [FileReport(source=s.label, kind=s.kind, status="not-attempted", size_bytes=s.size) for s in files]
     before = store.table_counts(con)
@@ -137,6 +138,13 @@ def collect(
             finally:
                 report.seconds = round(time.perf_counter() - t0, 3)
         result = _result(con, db, reports, before, started, ok=True)
+    except BaseException:
+        # A store this run created and into which nothing was committed is removed: no empty half-output.
+        if created and not any(r.status == "ingested" for r in reports):
+            con.close()
+            for leftover in (db, Path(f"{db}-journal")):
+                leftover.unlink(missing_ok=True)
+        raise
     finally:
         if parser is not None:
             parser.close()
@@ -357,10 +365,14 @@ def _ingest_sqlite(
             report.processes_inserted = counts.processes
             report.app_groups_inserted = counts.app_groups
             report.duplicate_snapshots = counts.duplicates
+            report.skipped_records = counts.orphans + counts.invalid
             if counts.orphans:
-                report.skipped_records = counts.orphans
                 report.first_skipped.append(
                     SkippedRecord(line=None, reason=f"{counts.orphans} process/group rows reference no snapshot")
+                )
+            if counts.invalid:
+                report.first_skipped.append(
+                    SkippedRecord(line=None, reason=f"{counts.invalid} snapshot rows have no id or timestamp")
                 )
     if sha in known:
         report.note = f"same bytes as {known[sha]}, ingested before"

@@ -36,7 +36,6 @@ from smoothtask_trainer.services.artifacts import (
     sha256_file,
     sidecar_path,
     temp_beside,
-    write_json_atomic,
 )
 from smoothtask_trainer.services.onnx_export import daemon_config_hint
 
@@ -77,7 +76,8 @@ def _artifact_metadata(base: ExportMetadata, fmt: str, cats: list[int]) -> Expor
     return ExportMetadata.model_validate(data)
 
 
-def _plan(targets: Mapping[str, Path]) -> list[tuple[str, Path]]:
+def plan_targets(targets: Mapping[str, Path]) -> list[tuple[str, Path]]:
+    """Check the requested outputs (format keys, suffixes, directories, duplicates) before any work."""
     plan: list[tuple[str, Path]] = []
     for key, value in targets.items():
         fmt, path = check_format(key, "targets"), Path(value)
@@ -88,6 +88,11 @@ def _plan(targets: Mapping[str, Path]) -> list[tuple[str, Path]]:
         if path.is_dir():
             raise OutputPathError(
                 f"output {path} is a directory", hint=f"give a file name, e.g. {path / 'model'}.{fmt}"
+            )
+        if sidecar_path(path).is_dir():
+            raise OutputPathError(
+                f"the metadata sidecar {sidecar_path(path)} of {path} is a directory",
+                hint="remove or rename that directory, or choose another output name",
             )
         plan.append((fmt, path))
     if len({p.absolute() for _, p in plan}) != len(plan):
@@ -136,8 +141,7 @@ def write_artifacts(
     """Write a fitted CatBoostRanker in each requested format, with embedded metadata and a sidecar.
 
     All files are written and checked under temporary names first, then renamed into place, each followed by its
-    sidecar. It is all or nothing: on any failure every file this call placed is removed (a file it replaced is
-    then gone too), and no temporary file remains.
+    sidecar. A failure before the renames leaves every existing file as it was, and no temporary file remains.
 
     Args:
         model: A fitted ``catboost.CatBoostRanker`` (not changed: the metadata goes into a copy).
@@ -159,7 +163,7 @@ def write_artifacts(
     """
     import numpy as np
 
-    plan = _plan(targets)
+    plan = plan_targets(targets)
     if not isinstance(metadata, ExportMetadata):
         metadata = ExportMetadata.model_validate(dict(metadata))
     cats = check_model(model, onnx=any(fmt == "onnx" for fmt, _ in plan))
@@ -171,7 +175,6 @@ def write_artifacts(
     work = model.copy()  # the caller's model keeps its metadata map
     temps: list[Path] = []
     staged: list[tuple[str, Path, Path, ExportMetadata, list[str]]] = []
-    placed: list[Path] = []
     try:
         for fmt, path in plan:
             meta = _artifact_metadata(metadata, fmt, cats)
@@ -190,27 +193,32 @@ def write_artifacts(
             except Exception as exc:  # noqa: BLE001 - whatever CatBoost, onnx or the OS raise: name the file
                 raise ExportError(f"{path}: cannot write the {fmt} model: {exc}") from exc
             staged.append((fmt, path, tmp, meta, checks))
-        entries = []
+        # Every model and sidecar is complete under a temporary name before anything is renamed into place, so a
+        # failure up to here leaves the user's existing files untouched. Renames within a directory do not fail
+        # for lack of space; should one fail anyway, the pairs already placed stay (complete and consistent), and
+        # nothing the user had is deleted.
+        entries, pairs = [], []
         for fmt, path, tmp, meta, checks in staged:
             side = sidecar_path(path)
-            os.replace(tmp, path)
-            placed += [path, side]  # an old sidecar no longer describes `path`: it goes too on failure
             entry = ArtifactEntry(
                 format=fmt,  # type: ignore[arg-type]
                 path=str(path),
-                sha256=sha256_file(path),
-                size_bytes=path.stat().st_size,
+                sha256=sha256_file(tmp),
+                size_bytes=tmp.stat().st_size,
                 metadata_path=str(side),
                 checks=checks,
             )
+            side_tmp = temp_beside(side)
+            temps.append(side_tmp)
             sidecar = meta.model_copy(update={"artifact": entry}).model_dump(mode="json", exclude_none=True)
-            write_json_atomic(side, sidecar)
+            side_tmp.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            fsync(side_tmp)
+            pairs.append((tmp, path, side_tmp, side))
             entries.append(entry)
+        for tmp, path, side_tmp, side in pairs:
+            os.replace(tmp, path)
+            os.replace(side_tmp, side)  # the sidecar last: its presence means the export is complete
         return entries
-    except BaseException:
-        for path in placed:
-            path.unlink(missing_ok=True)
-        raise
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)

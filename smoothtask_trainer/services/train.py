@@ -36,6 +36,9 @@ def check_outputs(outputs: dict[str, Path | None], settings: TrainSettings) -> d
     targets = {fmt: Path(p) for fmt, p in outputs.items() if p is not None}
     if not targets:
         raise ConfigError("no output file given", hint="name at least one of --model-json, --model-onnx, --model-cbm")
+    from smoothtask_trainer.services.export import plan_targets
+
+    plan_targets(targets)  # suffixes, directories, sidecars: checked before minutes of training, not after
     if "onnx" in targets and settings.categorical == "native":
         raise ConfigError(
             "--model-onnx with --categorical native: the daemon feeds the 6 categorical slots as hashed floats, and "

@@ -273,8 +273,11 @@ def _check_features_out(path: str | Path | None) -> Path | None:
 def write_features(ds: Dataset, out: Path) -> None:
     """The training matrix with keys and labels, written atomically (temporary name, then rename)."""
     frame = ds.to_frame()
+    from smoothtask_trainer.services.artifacts import current_umask
+
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would survive the rename
     try:
         if out.suffix.lower() == ".csv":
             frame.to_csv(tmp, index=False)

@@ -64,7 +64,7 @@ def check_output(path: Path, *, overwrite: bool) -> None:
     if path.exists() and not overwrite:
         raise OutputPathError(
             f"{path} already exists",
-            hint="pass overwrite=True (--overwrite on the command line) or choose another name",
+            hint="add --overwrite (overwrite=True in Python) or choose another name",
         )
 
 
@@ -76,7 +76,10 @@ def _temp_in(parent: Path, name: str) -> Path:
 
 def _finish(tmp: Path, path: Path, overwrite: bool) -> int:
     if path.exists() and not overwrite:  # someone created it while we were writing
-        raise OutputPathError(f"{path} appeared while writing", hint="pass overwrite=True or choose another name")
+        raise OutputPathError(
+            f"{path} appeared while writing",
+            hint="add --overwrite (overwrite=True in Python) or choose another name",
+        )
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions open() would

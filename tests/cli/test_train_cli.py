@@ -79,6 +79,19 @@ def test_usage_errors_exit_2(db: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "CatBoost cannot export categorical features to ONNX" in res.stderr
     res = run("train", "--db", str(db), *out, env={"SMOOTHTASK_TRAIN__LOSS": "Nope"})
     assert res.exit_code == 2 and "train.loss" in res.stderr
+    res = run("train", "--db", str(db), *out, env={"SMOOTHTASK_TRAIN__EVAL_METRIC": "Bogus"})
+    assert res.exit_code == 2 and "not a CatBoost ranking metric" in res.stderr
+
+
+def test_a_wrong_suffix_is_refused_before_training(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smoothtask_trainer.services import train as train_service
+
+    def no_training(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("the dataset was built although the output name is wrong")
+
+    monkeypatch.setattr(train_service, "build_dataset", no_training)
+    res = run("train", "--db", str(db), "--model-json", str(tmp_path / "model.txt"), *FAST)
+    assert res.exit_code == 2 and "does not end in .json" in res.stderr
     assert not (tmp_path / "m.json").exists()
 
 

@@ -20,7 +20,7 @@ from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundErr
 from smoothtask_trainer.schemas.model import ExportMetadata
 from smoothtask_trainer.services import export as E
 from smoothtask_trainer.services import onnx_export
-from smoothtask_trainer.services.artifacts import embedded_metadata, sha256_file, sidecar_path
+from smoothtask_trainer.services.artifacts import current_umask, embedded_metadata, sha256_file, sidecar_path
 
 COL = {name: i for i, name in enumerate(contract.FEATURE_NAMES)}
 CATS = list(contract.CAT_FEATURE_INDICES)
@@ -152,21 +152,41 @@ def test_a_failed_check_leaves_no_file(ranker, tmp_path, monkeypatch) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"] and old.read_bytes() == b"previous model"
 
 
-def test_a_failed_rename_removes_everything_placed(ranker, tmp_path, monkeypatch) -> None:
+def test_a_failed_rename_never_deletes_what_the_user_had(ranker, tmp_path, monkeypatch) -> None:
+    old_cbm = tmp_path / "model.cbm"
+    old_cbm.write_bytes(b"previous model")
     real, calls = os.replace, []
 
     def flaky(src, dst):
         calls.append(Path(dst).name)
-        if Path(dst).name == "model.cbm.metadata.json":  # the last file of the export
+        if Path(dst).name == "model.cbm":  # the second model of the export
             raise OSError(28, "No space left on device")
         real(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky)
-    targets = {"json": tmp_path / "model.json", "cbm": tmp_path / "model.cbm"}
+    targets = {"json": tmp_path / "model.json", "cbm": old_cbm}
     with pytest.raises(OSError, match="No space"):
         E.write_artifacts(ranker, targets, ExportMetadata())
-    assert calls == ["model.json", "model.json.metadata.json", "model.cbm", "model.cbm.metadata.json"]
-    assert list(tmp_path.iterdir()) == []
+    assert calls == ["model.json", "model.json.metadata.json", "model.cbm"]
+    # the first pair is complete and stays; the user's old model.cbm is untouched; no temporary file remains
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.cbm", "model.json", "model.json.metadata.json"]
+    assert old_cbm.read_bytes() == b"previous model"
+
+
+def test_a_sidecar_path_that_is_a_directory_is_refused_before_anything_is_written(ranker, tmp_path) -> None:
+    old = tmp_path / "model.json"
+    old.write_bytes(b"previous model")
+    (tmp_path / "model.onnx.metadata.json").mkdir()
+    with pytest.raises(OutputPathError, match="sidecar"):
+        E.write_artifacts(ranker, {"json": old, "onnx": tmp_path / "model.onnx"}, ExportMetadata())
+    assert old.read_bytes() == b"previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.onnx.metadata.json"]
+
+
+def test_written_files_are_readable_by_other_users(ranker, tmp_path) -> None:
+    entries = E.write_artifacts(ranker, {"onnx": tmp_path / "m.onnx"}, ExportMetadata())
+    for path in (entries[0].path, entries[0].metadata_path):
+        assert os.stat(path).st_mode & 0o044 == 0o044 & ~current_umask()
 
 
 def test_refusals(tmp_path) -> None:
