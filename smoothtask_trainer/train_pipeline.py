@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,9 @@ class TrainingPipeline:
             if self.use_temp_db:
                 self._tmpdir = Path(tempfile.mkdtemp(prefix="smoothtask-pipeline-"))
                 self._store = self._tmpdir / "store.db"
+                # removed by cleanup(), or at the latest when this object is collected or the interpreter exits
+                # (the seed's own examples never call cleanup())
+                self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmpdir, ignore_errors=True)
             else:
                 self._store = self.store_path
             collect(self.snapshot_files, self._store, self._settings().collect)
@@ -140,7 +144,7 @@ class TrainingPipeline:
     def cleanup(self) -> None:
         """Remove what this pipeline created (a temporary store); a db_path or store_path is never touched."""
         if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._finalizer()
             self._tmpdir = None
             self._store = self.db_path
 
