@@ -19,14 +19,11 @@ __all__ = ["export_model", "main", "validate_exported_model"]
 
 
 def main() -> None:
-    """Run the `export` command as a stand-alone program (the seed's command line)."""
-    import typer
-
+    """The seed's command line: `smoothtask-trainer export` under its old name."""
+    from smoothtask_trainer.cli import run_standalone
     from smoothtask_trainer.cli.export import EPILOG, export
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
-    app.command(epilog=EPILOG)(export)
-    app(prog_name="smoothtask_trainer.export_model")
+    run_standalone(export, EPILOG, "smoothtask_trainer.export_model")
 
 
 class _CallableModule(types.ModuleType):

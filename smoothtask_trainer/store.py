@@ -12,6 +12,7 @@ from pathlib import Path
 
 from smoothtask_trainer import __version__, contract
 from smoothtask_trainer.errors import OutputPathError, StoreError
+from smoothtask_trainer.files import SQLITE_MAGIC
 
 # CPython's sqlite3 looks for an adapter for every parameter that is not an exact int/float/str/bytearray,
 # None included, and a lookup that finds nothing raises and clears two AttributeErrors. Snapshot rows are full of
@@ -19,7 +20,6 @@ from smoothtask_trainer.errors import OutputPathError, StoreError
 # identity-to-None adapter for NoneType keeps NULL binding exactly as it was, without the failed lookups.
 sqlite3.register_adapter(type(None), {}.get)
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 STORE_FORMAT = "1"
 
 INGEST_TABLE = "smoothtask_ingest_files"

@@ -8,7 +8,6 @@ is `smoothtask-trainer pipeline` under its old name; `TrainingPipeline` runs the
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import weakref
 from collections.abc import Iterable
@@ -192,14 +191,10 @@ def train_from_database(
 
 def main() -> None:
     """The seed's command line: `smoothtask-trainer pipeline` under its old name."""
-    import typer
-
-    from smoothtask_trainer.cli import expand_multi_value_options
+    from smoothtask_trainer.cli import run_standalone
     from smoothtask_trainer.cli.pipeline import EPILOG, pipeline
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
-    app.command(epilog=EPILOG)(pipeline)
-    app(args=expand_multi_value_options(sys.argv[1:]), prog_name="smoothtask_trainer.train_pipeline")
+    run_standalone(pipeline, EPILOG, "smoothtask_trainer.train_pipeline")
 
 
 if __name__ == "__main__":

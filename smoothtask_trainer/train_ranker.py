@@ -7,14 +7,11 @@ from __future__ import annotations
 
 
 def main() -> None:
-    """Run the `train` command as a stand-alone program (the seed's command line)."""
-    import typer
-
+    """The seed's command line: `smoothtask-trainer train` under its old name."""
+    from smoothtask_trainer.cli import run_standalone
     from smoothtask_trainer.cli.train import EPILOG, train
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
-    app.command(epilog=EPILOG)(train)
-    app(prog_name="smoothtask_trainer.train_ranker")
+    run_standalone(train, EPILOG, "smoothtask_trainer.train_ranker")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from smoothtask_trainer.cli.app import app
 
 #: Options that take several values after one flag, as the seed's `--snapshots a.jsonl b.jsonl.gz` does.
@@ -42,21 +45,21 @@ class _CountingStdout:
         return getattr(self._inner, name)
 
 
-def main() -> None:
-    """Console-script entry point."""
+def run(typer_app: Any, prog_name: str) -> None:
+    """Run a Typer app on this process's arguments (several values after --snapshots; --json always one document)."""
     import json
     import sys
 
     args = expand_multi_value_options(sys.argv[1:])
     if "--json" not in args:
-        app(args=args, prog_name="smoothtask-trainer")
+        typer_app(args=args, prog_name=prog_name)
         return
     # Usage errors are reported by Typer before any command runs, on stderr only; --json promises one document
     # on stdout whatever happens, so one is written for them here.
     counting = _CountingStdout(sys.stdout)
     sys.stdout = counting  # type: ignore[assignment]
     try:
-        app(args=args, prog_name="smoothtask-trainer")
+        typer_app(args=args, prog_name=prog_name)
     except SystemExit as exc:
         if exc.code == 2 and counting.written == 0:
             error = {"type": "UsageError", "message": "invalid command line; the reason is on stderr", "hint": None}
@@ -66,4 +69,18 @@ def main() -> None:
         sys.stdout = counting._inner  # type: ignore[assignment]
 
 
-__all__ = ["app", "expand_multi_value_options", "main"]
+def main() -> None:
+    """Console-script entry point."""
+    run(app, "smoothtask-trainer")
+
+
+def run_standalone(command: Callable[..., None], epilog: str, prog_name: str) -> None:
+    """One unified command as a program of its own: the seed's `smoothtask_trainer.<name>` command lines."""
+    import typer
+
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
+    single.command(epilog=epilog)(command)
+    run(single, prog_name)
+
+
+__all__ = ["app", "expand_multi_value_options", "main", "run", "run_standalone"]

@@ -12,16 +12,6 @@ from typing import Final
 CLASSES: Final[tuple[str, ...]] = ("IDLE", "BACKGROUND", "NORMAL", "INTERACTIVE", "CRIT_INTERACTIVE")
 GRADE: Final[dict[str, int]] = {name: grade for grade, name in enumerate(CLASSES)}
 
-#: What each class means to the kernel (hard-coded in the daemon, not configurable):
-#: (nice, latency_nice, ionice class, ionice level, cgroup cpu.weight).
-CLASS_SETTINGS: Final[dict[str, tuple[int, int, int, int, int]]] = {
-    "CRIT_INTERACTIVE": (-8, -15, 2, 0, 200),
-    "INTERACTIVE": (-4, -10, 2, 2, 150),
-    "NORMAL": (0, 0, 2, 4, 100),
-    "BACKGROUND": (5, 10, 2, 6, 50),
-    "IDLE": (10, 15, 3, 0, 25),
-}
-
 #: The YAML `thresholds:` defaults the daemon ships (§4.3).
 DEFAULT_THRESHOLDS: Final[dict[str, float]] = {
     "crit_interactive_percentile": 0.9,

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from smoothtask_trainer.errors import InputFormatError, InputNotFoundError
+from smoothtask_trainer.files import SQLITE_MAGIC
 
 GZIP_MAGIC = b"\x1f\x8b"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 UTF8_BOM = b"\xef\xbb\xbf"
 STDIN = "-"
 CHUNK = 1 << 20

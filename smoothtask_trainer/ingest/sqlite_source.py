@@ -37,19 +37,6 @@ class CopyCounts:
     invalid: int = 0  # snapshot rows without an id or a timestamp (skipped)
 
 
-def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
-    """Digest of a file's bytes."""
-    h = hashlib.sha256()
-    done = 0
-    with path.open("rb", buffering=0) as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-            done += len(chunk)
-            if on_bytes:
-                on_bytes(done)
-    return h.hexdigest()
-
-
 @contextlib.contextmanager
 def gunzipped(path: Path, workdir: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[Path, str]]:
     """Decompress a gzipped SQLite file next to the store; yield (temporary path, sha256 of the .gz bytes).

@@ -6,16 +6,13 @@ catboost, numpy and pandas are imported by the functions that need them.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smoothtask_trainer import contract
-from smoothtask_trainer.errors import ConfigError, ExportError, OutputPathError
+from smoothtask_trainer.errors import ConfigError, ExportError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,55 +145,3 @@ def load_model(path: Path, fmt: str) -> Any:
     if not model.tree_count_:  # CatBoost reads any JSON object as an empty model
         raise ExportError(f"{path}: CatBoost cannot read this {fmt} model: it holds no trees", hint=hint)
     return model
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def temp_beside(path: Path) -> Path:
-    """A new empty file ``.<name>.XXXX.tmp`` in `path`'s directory (same filesystem: os.replace is atomic).
-
-    Raises:
-        OutputPathError: The directory cannot be created or written.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputPathError(
-            f"cannot write {path}: {exc.strerror or exc}", hint="choose a directory you can write to"
-        ) from exc
-    os.close(fd)
-    # mkstemp creates 0600 files, and os.replace keeps the mode: give the file the mode an ordinary create would
-    # (0666 less the umask), or a daemon running as another user could not read the model.
-    os.chmod(name, 0o666 & ~current_umask())
-    return Path(name)
-
-
-def current_umask() -> int:
-    """The process's umask (read by setting it and putting it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def fsync(path: Path) -> None:
-    """Flush a finished file to disk before it is renamed into place (a crash leaves the old file, not zeros)."""
-    with path.open("rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """`payload` as indented UTF-8 JSON at `path`, via a temporary file and os.replace."""
-    tmp = temp_beside(path)
-    try:
-        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

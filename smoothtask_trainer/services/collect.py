@@ -23,9 +23,10 @@ from smoothtask_trainer.errors import (
     Interrupted,
     OutputPathError,
 )
+from smoothtask_trainer.files import sha256_file
 from smoothtask_trainer.ingest import reader as rd
 from smoothtask_trainer.ingest.parse import Batch, ParserProcess, StreamEnd, parse_file, parse_stream
-from smoothtask_trainer.ingest.sqlite_source import attached, copy_attached, gunzipped, sha256_file
+from smoothtask_trainer.ingest.sqlite_source import attached, copy_attached, gunzipped
 from smoothtask_trainer.schemas.collect import CollectResult, FileReport, SkippedRecord, StoreTotals
 from smoothtask_trainer.settings import CollectSettings
 

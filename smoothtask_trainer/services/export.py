@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from smoothtask_trainer import __version__, contract
 from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, OutputPathError
+from smoothtask_trainer.files import fsync, sha256_file, temp_beside
 from smoothtask_trainer.schemas.model import ArtifactEntry, ExportMetadata, ExportResult
 from smoothtask_trainer.services import onnx_export
 from smoothtask_trainer.services.artifacts import (
@@ -30,12 +31,9 @@ from smoothtask_trainer.services.artifacts import (
     detect_format,
     embed,
     embedded_metadata,
-    fsync,
     load_model,
     predict_raw,
-    sha256_file,
     sidecar_path,
-    temp_beside,
 )
 from smoothtask_trainer.services.onnx_export import daemon_config_hint
 

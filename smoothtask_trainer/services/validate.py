@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from smoothtask_trainer import contract
 from smoothtask_trainer.contract import features as cf
 from smoothtask_trainer.errors import ConfigError, OutputPathError, ValidationFailed
+from smoothtask_trainer.files import temp_beside
 from smoothtask_trainer.schemas.validate import (
     FeatureStat,
     Gate,
@@ -273,11 +273,7 @@ def _check_features_out(path: str | Path | None) -> Path | None:
 def write_features(ds: Dataset, out: Path) -> None:
     """The training matrix with keys and labels, written atomically (temporary name, then rename)."""
     frame = ds.to_frame()
-    from smoothtask_trainer.services.artifacts import current_umask
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would survive the rename
+    tmp = temp_beside(out)
     try:
         if out.suffix.lower() == ".csv":
             frame.to_csv(tmp, index=False)
@@ -287,8 +283,7 @@ def write_features(ds: Dataset, out: Path) -> None:
     except OSError as exc:
         raise OutputPathError(f"cannot write {out}: {exc.strerror}") from exc
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def raise_for_gates(report: ValidationReport) -> None:

@@ -12,7 +12,6 @@ import gzip
 import os
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import msgspec
 
 from smoothtask_trainer import contract
 from smoothtask_trainer.errors import OutputPathError
+from smoothtask_trainer.files import temp_beside
 from smoothtask_trainer.simulator.engine import Frame
 from smoothtask_trainer.simulator.render import SHAPES, SqliteRows
 
@@ -68,21 +68,12 @@ def check_output(path: Path, *, overwrite: bool) -> None:
         )
 
 
-def _temp_in(parent: Path, name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def _finish(tmp: Path, path: Path, overwrite: bool) -> int:
     if path.exists() and not overwrite:  # someone created it while we were writing
         raise OutputPathError(
             f"{path} appeared while writing",
             hint="add --overwrite (overwrite=True in Python) or choose another name",
         )
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions open() would
     os.replace(tmp, path)
     return path.stat().st_size
 
@@ -109,7 +100,7 @@ def write_frames(
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
     check_output(path, overwrite=overwrite)
-    tmp = _temp_in(path.parent, path.name)
+    tmp = temp_beside(path, ".part")
     try:
         if fmt == "sqlite":
             counts = _write_sqlite(tmp, path, frames, total, on_progress, every)
@@ -161,7 +152,7 @@ def _write_sqlite(
     tmp: Path, path: Path, frames: Iterable[Frame], total: int, on_progress: Progress | None, every: int
 ) -> tuple[int, int, int]:
     gz = path.name.endswith(".gz")
-    db = _temp_in(path.parent, path.name + ".db") if gz else tmp
+    db = temp_beside(path.with_name(path.name + ".db"), ".part") if gz else tmp
     try:
         counts = _fill_sqlite(db, frames, total, on_progress, every)
         if gz:

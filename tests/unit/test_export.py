@@ -17,10 +17,11 @@ from catboost import CatBoostRanker, Pool
 
 from smoothtask_trainer import contract
 from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, OutputPathError
+from smoothtask_trainer.files import current_umask, sha256_file
 from smoothtask_trainer.schemas.model import ExportMetadata
 from smoothtask_trainer.services import export as E
 from smoothtask_trainer.services import onnx_export
-from smoothtask_trainer.services.artifacts import current_umask, embedded_metadata, sha256_file, sidecar_path
+from smoothtask_trainer.services.artifacts import embedded_metadata, sidecar_path
 
 COL = {name: i for i, name in enumerate(contract.FEATURE_NAMES)}
 CATS = list(contract.CAT_FEATURE_INDICES)
