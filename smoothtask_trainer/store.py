@@ -6,13 +6,17 @@ A store is either new (created here) or one this tool or the daemon made; anythi
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from smoothtask_trainer import __version__, contract
 from smoothtask_trainer.errors import OutputPathError, StoreError
-from smoothtask_trainer.files import SQLITE_MAGIC
+from smoothtask_trainer.files import SQLITE_MAGIC, ensure_parent
+from smoothtask_trainer.sqlite_errors import translate
 
 # CPython's sqlite3 looks for an adapter for every parameter that is not an exact int/float/str/bytearray,
 # None included, and a lookup that finds nothing raises and clears two AttributeErrors. Snapshot rows are full of
@@ -62,12 +66,8 @@ def check_writable_target(path: Path) -> None:
             f"{path} is a directory, not a store file",
             hint=f"name a file inside it, e.g. {path / 'snapshots.db'}",
         )
+    ensure_parent(path)
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputPathError(
-            f"cannot create store {path}: directory {parent} does not exist",
-            hint=f"create it first (mkdir -p {parent}) or choose another --db path",
-        )
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputPathError(f"store {path} is not writable", hint="check its permissions or choose another --db")
     if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
@@ -107,16 +107,17 @@ def schema_problems(con: sqlite3.Connection, schema: str = "main") -> list[str]:
     return problems
 
 
-def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+def connect(path: Path, *, create: bool = True, lock_timeout_s: float = 5.0) -> sqlite3.Connection:
     """Open (and if needed create) a store at `path`, checking that it is one.
 
     Args:
         path: The store file.
         create: Create the file and tables when they do not exist.
+        lock_timeout_s: How long to wait for another process's write lock before giving up.
 
     Raises:
         OutputPathError: The path cannot hold a store.
-        StoreError: The file is not SQLite, or its tables are not the daemon's.
+        StoreError: The file is not SQLite, is damaged, or its tables are not the daemon's.
     """
     check_writable_target(path)
     existed = path.exists() and path.stat().st_size > 0
@@ -132,11 +133,12 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         con.execute("PRAGMA journal_mode=DELETE")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA cache_size=-65536")
-        con.execute("PRAGMA busy_timeout=5000")
+        con.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot open store {path}: {exc}") from exc
+        raise translate(exc, path, "opening") from exc
     try:
         if existed:
+            check_integrity(con, path)
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables & set(contract.TABLES):
                 problems = schema_problems(con)
@@ -163,11 +165,34 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         con.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         con.close()
-        raise StoreError(f"cannot use store {path}: {exc}", hint="is another program writing it?") from exc
+        raise translate(exc, path, "opening") from exc
     except BaseException:
         con.close()
         raise
     return con
+
+
+def check_integrity(con: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged store before anything is appended to it (`PRAGMA quick_check`, see docs/performance.md).
+
+    Raises:
+        StoreError: SQLite finds the file damaged.
+    """
+    try:
+        problems = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        raise translate(exc, path, "checking") from exc
+    if problems != ["ok"]:
+        raise StoreError(
+            f"{path} is damaged (SQLite's quick_check: {'; '.join(problems)[:300]}); nothing was written to it",
+            hint="restore it from a backup, or collect the snapshot logs into a new store (--db NEW.db)",
+        )
+
+
+def readonly_uri(path: Path, *, immutable: bool = False) -> str:
+    """A read-only SQLite URI for `path`, escaped so that `%`, `#`, `?` and spaces in names mean themselves."""
+    query = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return f"file:{quote(str(path.resolve()))}?{query}"
 
 
 def table_counts(con: sqlite3.Connection, schema: str = "main") -> dict[str, int]:
@@ -185,3 +210,101 @@ def create_indexes(con: sqlite3.Connection) -> None:
     """Create the daemon's secondary indexes where missing."""
     for ddl in contract.create_index_sql():
         con.execute(ddl)
+
+
+@dataclass
+class Writer:
+    """A store open for writing by this process (see `open_for_writing`)."""
+
+    path: Path
+    con: sqlite3.Connection
+    created: bool
+    fd: int
+
+
+def _claim(path: Path) -> tuple[int, bool]:
+    """Open (creating exclusively if missing) `path` and hold a shared flock on it; (fd, created by us).
+
+    The shared lock tells a process that created the store and wants to remove it again that someone else uses it.
+    A process that finds the file was removed while it waited for the lock starts over (it then creates it).
+    """
+    for _ in range(100):
+        created = False
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            created = True
+        except FileExistsError:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # removed between the two opens
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd, created
+        os.close(fd)  # it was removed while we waited: its creator gave up on it
+    raise StoreError(f"{path} keeps being created and removed by other processes; try again")
+
+
+def open_for_writing(path: Path, *, lock_timeout_s: float) -> Writer:
+    """Open the store `path` for appending, creating it when missing.
+
+    Concurrent writers are safe: each file is one transaction, and a writer waits up to `lock_timeout_s` for the
+    other's transaction to end (then fails with the fix, keeping everything committed).
+
+    Raises:
+        OutputPathError / StoreError: as `connect`.
+    """
+    check_writable_target(path)
+    try:
+        fd, created = _claim(path)
+    except OSError as exc:
+        raise OutputPathError(f"cannot open store {path}: {exc.strerror}", hint="check its permissions") from exc
+    try:
+        con = connect(path, lock_timeout_s=lock_timeout_s)
+    except BaseException:
+        _release(path, fd, created, None)
+        raise
+    return Writer(path, con, created, fd)
+
+
+def close_writer(writer: Writer, *, remove_if_unused: bool) -> bool:
+    """Close `writer`; with `remove_if_unused`, remove a store this process created if nobody wrote into it.
+
+    A store is removed only by the process that created it, only while no other process holds it open (an
+    exclusive flock that nobody else's shared lock blocks) and only when it holds no committed file. Returns
+    whether it was removed.
+    """
+    return _release(writer.path, writer.fd, writer.created and remove_if_unused, writer.con)
+
+
+def _release(path: Path, fd: int, may_remove: bool, con: sqlite3.Connection | None) -> bool:
+    removed = False
+    try:
+        if may_remove:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another process uses the store: it is theirs now too
+            else:
+                if _unused(con):
+                    for leftover in (path, Path(f"{path}-journal")):
+                        leftover.unlink(missing_ok=True)
+                    removed = True
+    finally:
+        if con is not None:
+            con.close()
+        os.close(fd)  # after the connection: closing a descriptor drops the process's SQLite locks on the file
+    return removed
+
+
+def _unused(con: sqlite3.Connection | None) -> bool:
+    if con is None:
+        return True
+    try:
+        return con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {INGEST_TABLE})").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False

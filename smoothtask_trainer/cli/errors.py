@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import typer
 
 from smoothtask_trainer.errors import SmoothtaskError
+from smoothtask_trainer.sqlite_errors import translate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +48,10 @@ def boundary(fn: F) -> F:
         except SmoothtaskError as exc:
             _report(out, exc.message, exc.hint, type(exc).__name__, exc)
             raise typer.Exit(exc.exit_code) from None
+        except sqlite3.Error as exc:  # a store failure a service did not name a file for: still say what it is
+            err = translate(exc, "the SQLite file", "using")
+            _report(out, err.message, err.hint, "StoreError", exc)
+            raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt as exc:
             _report(out, "interrupted", None, "Interrupted", exc)
             raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -12,8 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: bytes | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """`smoothtask-trainer ARGS` as a user runs it: a fresh interpreter, real stdin/stdout/stderr."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMOOTHTASK_")}
     full_env.update({"NO_COLOR": "1", "COLUMNS": "120"})
