@@ -59,6 +59,21 @@ class CollectSettings(Section):
         default=True,
         description="Decode JSONL in a second process while this one writes the store.",
     )
+    lock_timeout_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=86400,
+        description="Seconds to wait for another process's write to the same store (another collect, one file "
+        "at a time) before failing; everything committed is kept either way.",
+    )
+    max_line_bytes: int = Field(
+        default=64 << 20,
+        ge=1024,
+        le=1 << 40,
+        description="Longest JSONL line (bytes) decoded; a longer one is skipped as a bad record without being held "
+        "in memory. A real snapshot, even with thousands of processes, is a few MB at most; 64 MiB leaves a wide "
+        "margin and keeps memory bounded on a corrupt file (a crash's tail of NUL bytes has no newline).",
+    )
 
 
 class DatasetSettings(Section):
@@ -148,6 +163,11 @@ class TrainSettings(Section):
         default="hashed",
         description="hashed: the daemon's hash codes as numbers (ONNX-exportable); native: "
         "CatBoost categorical features (JSON/CBM only)",
+    )
+    allow_worse_than_stub: bool = Field(
+        default=False,
+        description="write the model even when its held-out NDCG@5 is not strictly above the daemon's stub "
+        "ranker's, or when too few snapshots are held out to compare them (it is then reported as such)",
     )
 
     @field_validator("eval_metric")
@@ -240,8 +260,15 @@ def resolve_config_path(explicit: Path | None) -> Path | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+        return tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"config file {path}:{line}: not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})",
+            hint="TOML files are UTF-8: re-save the file as UTF-8",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", hint="fix the file's syntax") from exc
     except OSError as exc:

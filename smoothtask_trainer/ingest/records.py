@@ -4,6 +4,8 @@ Both JSON shapes are one schema here: the flat shape (every snapshot column at t
 serde shape (`global{}` / `responsiveness{}` sub-objects plus extra per-process fields the log never persists).
 msgspec validates every value's type in C while decoding, so a wrong type is an error with a JSON path, not a
 silently mis-typed column. Row tuples follow the contract's column order, never the record's key order.
+A key given twice in one object is type-checked each time and the last value is kept (an exact duplicate check
+would need a second, much slower parse). A value nested too deeply for msgspec's recursive decoder is a bad record.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ import msgspec
 from smoothtask_trainer import contract
 
 I64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+#: A process id: Linux pids are never negative (ppid 0 is legal: the parent of init and of kernel threads).
+Pid = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+#: A pid column that may be null; a whole float is accepted as for any INTEGER column, but not a negative one.
+OptPid = Pid | Annotated[float, msgspec.Meta(ge=0)] | None
+#: The columns whose values are process ids (`pid` itself is required and typed `Pid`).
+PID_COLUMNS = frozenset({"ppid", "root_pid"})
 #: A 0/1 flag: a JSON boolean, or the integers 0 and 1 (older writers).
 Flag = bool | Annotated[int, msgspec.Meta(ge=0, le=1)]
 
@@ -44,6 +52,8 @@ def _dec_hook(tp: type, obj: Any) -> Any:
     for item in obj:
         if type(item) is not item_type:
             raise ValueError(f"expected an array of {what}, found {type(item).__name__} {item!r:.30}")
+    if tp is IntList and obj and min(obj) < 0:
+        raise ValueError(f"expected an array of process ids, found the negative pid {min(obj)}")
     return tp(_encode(obj).decode())
 
 
@@ -54,6 +64,8 @@ def _column_type(name: str, sqltype: str) -> Any:
         return StrList | None
     if name == "process_ids":
         return IntList | None
+    if name in PID_COLUMNS:
+        return OptPid
     if sqltype == "INTEGER":
         # INTEGER affinity stores a whole float as an integer, as SQLite itself would.
         return I64 | float | None
@@ -77,7 +89,7 @@ def _build_structs(forbid_unknown: bool) -> type:
     """The record types; `forbid_unknown` makes any key outside the contract a decode error."""
     kw = {"forbid_unknown_fields": forbid_unknown}
     extra = [(name, msgspec.Raw, None) for name in contract.PROCESS_EXTRA_FIELDS]
-    proc = msgspec.defstruct("ProcessRecord", _fields(contract.PROCESS_COLUMNS[1:], {"pid": I64}) + extra, **kw)
+    proc = msgspec.defstruct("ProcessRecord", _fields(contract.PROCESS_COLUMNS[1:], {"pid": Pid}) + extra, **kw)
     extra = [(name, msgspec.Raw, None) for name in contract.GROUP_EXTRA_FIELDS]
     group = msgspec.defstruct(
         "AppGroupRecord", _fields(contract.GROUP_COLUMNS[1:], {"app_group_id": str}) + extra, **kw
@@ -153,6 +165,12 @@ class RecordError(ValueError):
     """A record that cannot be stored; the message says why (the caller adds file and line)."""
 
 
+#: msgspec decodes (and skips) nested values recursively under Python's recursion limit, so a value nested
+#: about a thousand levels deep raises RecursionError, whichever decoder meets it. No snapshot nests more than
+#: four levels, so such a line is a bad record like any other.
+TOO_DEEP = "a value is nested too deeply to decode (maximum recursion depth exceeded)"
+
+
 #: One decoded snapshot: (snapshot_id, snapshot row, process rows, app-group rows).
 Decoded = tuple[int, tuple, list[tuple], list[tuple]]
 
@@ -162,7 +180,7 @@ def _unknown_keys(line: bytes) -> Counter[str]:
     found: Counter[str] = Counter()
     try:
         obj = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return found
     if not isinstance(obj, dict):
         return found
@@ -208,9 +226,13 @@ def decode_record(line: bytes, unknown: Counter[str]) -> Decoded:
             rec = _lenient.decode(line)
         except msgspec.MsgspecError as exc2:
             raise RecordError(_message(exc2)) from None
+        except RecursionError:
+            raise RecordError(TOO_DEEP) from None
         unknown.update(_unknown_keys(line))
     except msgspec.DecodeError as exc:
         raise RecordError(_message(exc)) from None
+    except RecursionError:
+        raise RecordError(TOO_DEEP) from None
     try:
         datetime.fromisoformat(rec.timestamp)
     except ValueError:

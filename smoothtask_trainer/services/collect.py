@@ -12,40 +12,31 @@ import gc
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from smoothtask_trainer import __version__, contract, store
+from smoothtask_trainer import contract, store
 from smoothtask_trainer.errors import (
     ConfigError,
     IngestFailed,
     InputFormatError,
     Interrupted,
-    OutputPathError,
 )
-from smoothtask_trainer.files import sha256_file
+from smoothtask_trainer.files import refuse_same_files, sha256_file
 from smoothtask_trainer.ingest import reader as rd
 from smoothtask_trainer.ingest.parse import Batch, ParserProcess, StreamEnd, parse_file, parse_stream
-from smoothtask_trainer.ingest.sqlite_source import attached, copy_attached, gunzipped
-from smoothtask_trainer.schemas.collect import CollectResult, FileReport, SkippedRecord, StoreTotals
+from smoothtask_trainer.ingest.sqlite_source import source_digest
+from smoothtask_trainer.schemas.collect import CollectResult, FileReport, StoreTotals
+from smoothtask_trainer.services.collect_files import FileFailed, ProgressFn, ingest_jsonl, ingest_sqlite
 from smoothtask_trainer.settings import CollectSettings
+from smoothtask_trainer.sqlite_errors import translate, translated
 
-#: on_progress(source label, bytes done, bytes total or None, records done)
-ProgressFn = Callable[[str, int, "int | None", int], None]
-
-_INSERT = {t: contract.insert_sql(t) for t in contract.TABLES}
 #: Below this much JSONL, starting the decoder process (~0.5 s) costs more than decoding in this one.
 _PARALLEL_MIN_BYTES = 16 << 20
+#: The kind of a file found in an input directory that cannot be read: it fails in its turn, like a bad file.
+UNREADABLE = "unreadable"
 #: Rough bytes of JSONL per stored process row, to guess whether a load is "bulk" (see `_defer_indexes`).
 _BYTES_PER_ROW = 1000
-
-
-class _FileFailed(Exception):
-    """A source failed as a whole (its transaction is rolled back)."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 def collect(
@@ -83,80 +74,106 @@ def collect(
     _refuse_input_as_store(db, [s for s in files if not s.is_stdin])
     if sum(1 for s in files if s.is_stdin) > 1:
         raise ConfigError("'-' (stdin) can be given only once")
-    created = not db.exists()
-    con = store.connect(db)
+    writer = store.open_for_writing(db, lock_timeout_s=settings.lock_timeout_s)
+    con = writer.con
     reports = [FileReport(source=s.label, kind=s.kind, status="not-attempted", size_bytes=s.size) for s in files]
-    before = store.table_counts(con)
     parser: ParserProcess | None = None
-    deferred = False
+    failed = True
     # Ingest allocates millions of acyclic row tuples; the cyclic collector would rescan them for nothing.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        known = _already_ingested(con, files, reports)
-        todo = [i for i, s in enumerate(files) if reports[i].status == "not-attempted"]
-        deferred = _defer_indexes([files[i] for i in todo], before["processes"])
+        with translated(db, "writing"):
+            before = store.table_counts(con)
+            known = _already_ingested(con, files, reports)
+            todo = [i for i, s in enumerate(files) if reports[i].status == "not-attempted"]
+            if _defer_indexes([files[i] for i in todo], before["processes"]):
+                store.drop_indexes(con)
         parallel_jsonl = [i for i in todo if files[i].kind in (rd.JSONL, rd.JSONL_GZ) and not files[i].is_stdin]
         if settings.parallel and sum(files[i].size or 0 for i in parallel_jsonl) >= _PARALLEL_MIN_BYTES:
-            parser = ParserProcess(max_examples=settings.error_examples)
+            parser = ParserProcess(max_examples=settings.error_examples, max_line_bytes=settings.max_line_bytes)
             for i in parallel_jsonl:
                 parser.submit(i, files[i].path)
-        if deferred:
-            store.drop_indexes(con)
         for i in todo:
-            src, report = files[i], reports[i]
-            t0 = time.perf_counter()
-            try:
-                if src.kind in (rd.SQLITE, rd.SQLITE_GZ):
-                    _ingest_sqlite(con, src, report, known, db.parent, on_progress)
-                else:
-                    messages = _messages(src, i, parser, settings)
-                    _ingest_jsonl(con, src, report, messages, settings, on_progress)
-            except _FileFailed as exc:
-                report.status, report.note = "failed", str(exc)
-                where = f"{src.label}:{exc.line}" if exc.line else src.label
-                raise IngestFailed(
-                    f"{where}: {exc}; this file was rolled back",
-                    result=_result(con, db, reports, before, started, ok=False, error=str(exc)),
-                    hint="fix or remove the bad records, or raise --max-errors (omit --strict) to skip them",
-                ) from None
-            except (InputFormatError, OSError) as exc:
-                report.status, report.note = "failed", str(exc)
-                message = str(exc) if isinstance(exc, InputFormatError) else f"{src.label}: {exc}"
-                raise IngestFailed(
-                    f"{message.splitlines()[0]}; this file was rolled back",
-                    result=_result(con, db, reports, before, started, ok=False, error=message),
-                    hint=getattr(exc, "hint", None) or "check the file; earlier files are committed",
-                ) from None
-            except (KeyboardInterrupt, Interrupted):
-                report.status, report.note = "failed", "interrupted; rolled back"
-                done = sum(r.status == "ingested" for r in reports)
-                raise Interrupted(
-                    f"interrupted while ingesting {src.label}; it was rolled back, {done} earlier file(s) are "
-                    f"committed in {db}",
-                    hint="run the same command again: files already ingested are skipped",
-                ) from None
-            finally:
-                report.seconds = round(time.perf_counter() - t0, 3)
+            _ingest_one(con, db, files[i], i, reports, known, parser, settings, on_progress, before, started)
+        with translated(db, "indexing"):
+            # Always (cheap when present): a run whose rebuild failed (disk full) is repaired by the next one.
+            store.create_indexes(con)
         result = _result(con, db, reports, before, started, ok=True)
-    except BaseException:
-        # A store this run created and into which nothing was committed is removed: no empty half-output.
-        if created and not any(r.status == "ingested" for r in reports):
-            con.close()
-            for leftover in (db, Path(f"{db}-journal")):
-                leftover.unlink(missing_ok=True)
-        raise
+        failed = False
     finally:
         if parser is not None:
             parser.close()
-        if deferred:
+        if failed:
             with contextlib.suppress(sqlite3.Error, KeyboardInterrupt):
-                store.create_indexes(con)
-        con.close()
+                store.create_indexes(con)  # the files committed before the failure keep their indexes
+        # A store this run created and into which nothing was committed, by it or anyone else, is removed.
+        store.close_writer(writer, remove_if_unused=failed)
         if gc_was_enabled:
             gc.enable()
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _ingest_one(
+    con: sqlite3.Connection,
+    db: Path,
+    src: rd.Source,
+    i: int,
+    reports: list[FileReport],
+    known: dict[str, str],
+    parser: ParserProcess | None,
+    settings: CollectSettings,
+    on_progress: ProgressFn | None,
+    before: dict[str, int],
+    started: float,
+) -> None:
+    """Ingest source `i` as one transaction; on failure raise the error the caller reports (its file rolled back)."""
+    report = reports[i]
+    t0 = time.perf_counter()
+    try:
+        if src.kind == UNREADABLE:
+            raise OSError(_unreadable(src.path) or "cannot be read")
+        if src.kind in (rd.SQLITE, rd.SQLITE_GZ):
+            ingest_sqlite(con, src, report, known, db.parent, on_progress, settings)
+        else:
+            messages = _messages(src, i, parser, settings)
+            ingest_jsonl(con, src, report, messages, settings, on_progress)
+    except FileFailed as exc:
+        report.status, report.note = "failed", str(exc)
+        where = f"{src.label}:{exc.line}" if exc.line else src.label
+        raise IngestFailed(
+            f"{where}: {exc}; this file was rolled back",
+            result=_result(con, db, reports, before, started, ok=False, error=str(exc)),
+            hint=exc.hint or "fix or remove the bad records, or raise --max-errors (omit --strict) to skip them",
+        ) from None
+    except sqlite3.Error as exc:
+        report.status = "failed"
+        error = translate(exc, db, f"writing {src.label} into")
+        report.note = error.message
+        raise IngestFailed(
+            error.message,
+            result=_result(con, db, reports, before, started, ok=False, error=error.message),
+            hint=error.hint,
+        ) from None
+    except (InputFormatError, OSError) as exc:
+        report.status, report.note = "failed", str(exc)
+        message = str(exc) if isinstance(exc, InputFormatError) else f"{src.label}: {exc}"
+        raise IngestFailed(
+            f"{message.splitlines()[0]}; this file was rolled back",
+            result=_result(con, db, reports, before, started, ok=False, error=message),
+            hint=getattr(exc, "hint", None) or "check the file; earlier files are committed",
+        ) from None
+    except (KeyboardInterrupt, Interrupted):
+        report.status, report.note = "failed", "interrupted; rolled back"
+        done = sum(r.status == "ingested" for r in reports)
+        raise Interrupted(
+            f"interrupted while ingesting {src.label}; it was rolled back, {done} earlier file(s) are "
+            f"committed in {db}",
+            hint="run the same command again: files already ingested are skipped",
+        ) from None
+    finally:
+        report.seconds = round(time.perf_counter() - t0, 3)
 
 
 def _detect(items: list[str]) -> list[rd.Source]:
@@ -166,6 +183,10 @@ def _detect(items: list[str]) -> list[rd.Source]:
         expanded = rd.expand_sources([item])
         from_dir = item != rd.STDIN and Path(item).is_dir()
         for path in expanded:
+            problem = _unreadable(path) if from_dir else None
+            if problem is not None:
+                out.append(rd.Source(path, UNREADABLE, None))
+                continue
             try:
                 out.append(rd.open_source(path))
             except InputFormatError:
@@ -183,14 +204,18 @@ def _detect(items: list[str]) -> list[rd.Source]:
     return unique
 
 
+def _unreadable(path: str) -> str | None:
+    """Why a file found in an input directory cannot be read (None: it can)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None
+
+
 def _refuse_input_as_store(db: Path, files: Iterable[rd.Source]) -> None:
-    target = os.path.realpath(db)
-    for s in files:
-        if os.path.realpath(s.path) == target:
-            raise OutputPathError(
-                f"--db {db} is also an input; collect never writes into a source",
-                hint="choose a new store path, e.g. --db store.db",
-            )
+    refuse_same_files([("snapshot log", s.path) for s in files], [("store", db)])
 
 
 def _defer_indexes(files: list[rd.Source], existing_rows: int) -> bool:
@@ -200,7 +225,11 @@ def _defer_indexes(files: list[rd.Source], existing_rows: int) -> bool:
 
 
 def _already_ingested(con: sqlite3.Connection, files: list[rd.Source], reports: list[FileReport]) -> dict[str, str]:
-    """Mark files whose exact bytes were ingested before; return {sha256: first source} of the store."""
+    """Mark files whose exact bytes were ingested before; return {sha256: first source} of the store.
+
+    An SQLite source's bytes include its `-wal` and hot `-journal` (`source_digest`): rows that reached only the
+    WAL make it another file. Its main file's size still rules it out when no earlier file had that size.
+    """
     known: dict[str, str] = {}
     for sha, source in con.execute(
         f"SELECT sha256, source FROM {store.INGEST_TABLE} WHERE sha256 IS NOT NULL ORDER BY id"
@@ -208,9 +237,9 @@ def _already_ingested(con: sqlite3.Connection, files: list[rd.Source], reports: 
         known.setdefault(sha, source)
     sizes = {r[0] for r in con.execute(f"SELECT DISTINCT size_bytes FROM {store.INGEST_TABLE}")}
     for s, report in zip(files, reports, strict=True):
-        if s.is_stdin or s.size not in sizes:
+        if s.is_stdin or s.kind == UNREADABLE or s.size not in sizes:
             continue  # a file of a size never seen cannot have been ingested; its digest comes while reading
-        sha = sha256_file(Path(s.path))
+        sha = source_digest(Path(s.path)) if s.kind == rd.SQLITE else sha256_file(Path(s.path))
         report.sha256 = sha
         if sha in known:
             report.status = "already-ingested"
@@ -230,194 +259,10 @@ def _messages(
                 path="<stdin>",
                 hint="pass the database's file path instead of '-'",
             )
-        return parse_stream(rd.LineReader(stream), max_examples=settings.error_examples)
+        return parse_stream(rd.LineReader(stream, settings.max_line_bytes), max_examples=settings.error_examples)
     if parser is not None:
         return parser.messages(index)
-    return parse_file(src.path, max_examples=settings.error_examples)
-
-
-def _ingest_jsonl(
-    con: sqlite3.Connection,
-    src: rd.Source,
-    report: FileReport,
-    messages: Iterator[Batch | StreamEnd],
-    settings: CollectSettings,
-    on_progress: ProgressFn | None,
-) -> None:
-    with _file_transaction(con, src, report):
-        for msg in messages:
-            if isinstance(msg, StreamEnd):
-                report.sha256, report.size_bytes = msg.sha256, msg.bytes_read
-                report.records_read, report.unknown_keys = msg.records, msg.unknown_keys
-                if msg.compressed:
-                    report.kind = rd.JSONL_GZ
-                break
-            report.records_read = msg.records
-            _note_skipped(report, msg.errors, msg.error_count, settings)
-            _insert_batch(con, msg, report, settings)
-            if on_progress:
-                on_progress(src.label, msg.bytes_read, src.size, msg.records)
-    report.status = "ingested"
-
-
-def _note_skipped(
-    report: FileReport, errors: list[tuple[int | None, str]], count: int, settings: CollectSettings
-) -> None:
-    report.skipped_records += count
-    room = settings.error_examples - len(report.first_skipped)
-    for line, reason in errors[: max(room, 0)]:
-        report.first_skipped.append(SkippedRecord(line=line, reason=reason))
-    limit = settings.max_errors
-    if limit is not None and report.skipped_records > limit:
-        first = report.first_skipped[0] if report.first_skipped else None
-        reason = f"{first.reason} " if first else ""
-        raise _FileFailed(
-            f"{reason}({report.skipped_records} bad record(s) so far, more than the {limit} allowed by --max-errors)",
-            line=first.line if first else None,
-        )
-
-
-def _insert_batch(con: sqlite3.Connection, batch: Batch, report: FileReport, settings: CollectSettings) -> None:
-    items = batch.items
-    if not items:
-        return
-    ids = [it[1] for it in items]
-    existing: set[int] = set()
-    for start in range(0, len(ids), 900):
-        part = ids[start : start + 900]
-        existing.update(
-            r[0]
-            for r in con.execute(
-                f"SELECT snapshot_id FROM snapshots WHERE snapshot_id IN ({','.join('?' * len(part))})", part
-            )
-        )
-    snaps, procs, groups = [], [], []
-    kept = []
-    for item in items:
-        sid = item[1]
-        if sid in existing:
-            report.duplicate_snapshots += 1
-            continue
-        existing.add(sid)
-        kept.append(item)
-        snaps.append(item[2])
-        procs.extend(item[3])
-        groups.extend(item[4])
-    con.execute("SAVEPOINT smoothtask_batch")
-    try:
-        con.executemany(_INSERT["snapshots"], snaps)
-        con.executemany(_INSERT["processes"], procs)
-        con.executemany(_INSERT["app_groups"], groups)
-    except (sqlite3.Error, OverflowError, ValueError):
-        # Something the decoder let through that SQLite refuses: find the record, skip it, keep the rest.
-        con.execute("ROLLBACK TO smoothtask_batch")
-        con.execute("RELEASE smoothtask_batch")
-        for item in kept:
-            _insert_one(con, item, report, settings)
-        return
-    con.execute("RELEASE smoothtask_batch")
-    report.snapshots_inserted += len(snaps)
-    report.processes_inserted += len(procs)
-    report.app_groups_inserted += len(groups)
-
-
-def _insert_one(con: sqlite3.Connection, item: tuple, report: FileReport, settings: CollectSettings) -> None:
-    line, _sid, snap, procs, groups = item
-    con.execute("SAVEPOINT smoothtask_one")
-    try:
-        con.execute(_INSERT["snapshots"], snap)
-        con.executemany(_INSERT["processes"], procs)
-        con.executemany(_INSERT["app_groups"], groups)
-    except (sqlite3.Error, OverflowError, ValueError) as exc:
-        con.execute("ROLLBACK TO smoothtask_one")
-        con.execute("RELEASE smoothtask_one")
-        _note_skipped(report, [(line, f"the store refused the record: {exc}")], 1, settings)
-        return
-    con.execute("RELEASE smoothtask_one")
-    report.snapshots_inserted += 1
-    report.processes_inserted += len(procs)
-    report.app_groups_inserted += len(groups)
-
-
-def _ingest_sqlite(
-    con: sqlite3.Connection,
-    src: rd.Source,
-    report: FileReport,
-    known: dict[str, str],
-    workdir: Path,
-    on_progress: ProgressFn | None,
-) -> None:
-    path = Path(src.path)
-
-    def progress(done: int) -> None:
-        if on_progress:
-            on_progress(src.label, done, src.size, 0)
-
-    if src.kind == rd.SQLITE_GZ:
-        ctx = gunzipped(path, workdir, progress)
-    else:
-        ctx = contextlib.nullcontext((path, report.sha256 or sha256_file(path, progress)))
-    with ctx as (dbfile, sha):
-        report.sha256 = sha
-        with attached(con, dbfile, src.label), _file_transaction(con, src, report):
-            counts = copy_attached(con, src.label)
-            report.records_read = counts.records
-            report.snapshots_inserted = counts.snapshots
-            report.processes_inserted = counts.processes
-            report.app_groups_inserted = counts.app_groups
-            report.duplicate_snapshots = counts.duplicates
-            report.skipped_records = counts.orphans + counts.invalid
-            if counts.orphans:
-                report.first_skipped.append(
-                    SkippedRecord(line=None, reason=f"{counts.orphans} process/group rows reference no snapshot")
-                )
-            if counts.invalid:
-                report.first_skipped.append(
-                    SkippedRecord(line=None, reason=f"{counts.invalid} snapshot rows have no id or timestamp")
-                )
-    if sha in known:
-        report.note = f"same bytes as {known[sha]}, ingested before"
-    report.status = "ingested"
-
-
-@contextlib.contextmanager
-def _file_transaction(con: sqlite3.Connection, src: rd.Source, report: FileReport) -> Iterator[None]:
-    """One file = one transaction, committed together with its bookkeeping row, or rolled back whole."""
-    con.execute("BEGIN")
-    try:
-        yield
-        _record_file(con, src, report)
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            con.execute("ROLLBACK")
-        _reset_counts(report)
-        raise
-
-
-def _record_file(con: sqlite3.Connection, src: rd.Source, report: FileReport) -> None:
-    con.execute(
-        f"INSERT INTO {store.INGEST_TABLE} (source, kind, sha256, size_bytes, records_read, snapshots_inserted,"
-        " processes_inserted, app_groups_inserted, duplicate_snapshots, skipped_records, tool_version)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            src.label if src.is_stdin else os.path.abspath(src.path),
-            report.kind,
-            report.sha256,
-            report.size_bytes,
-            report.records_read,
-            report.snapshots_inserted,
-            report.processes_inserted,
-            report.app_groups_inserted,
-            report.duplicate_snapshots,
-            report.skipped_records,
-            __version__,
-        ),
-    )
-
-
-def _reset_counts(report: FileReport) -> None:
-    report.snapshots_inserted = report.processes_inserted = report.app_groups_inserted = 0
+    return parse_file(src.path, max_examples=settings.error_examples, max_line_bytes=settings.max_line_bytes)
 
 
 def _result(

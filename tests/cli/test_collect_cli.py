@@ -73,7 +73,7 @@ def test_usage_and_config_errors_exit_2(tmp_path: Path) -> None:
     res = run("collect", str(tmp_path / "missing.jsonl"), "--db", "s.db")
     assert res.exit_code == 2 and "missing.jsonl does not exist" in res.stderr
     res = run("collect", str(src), "--db", str(src))
-    assert res.exit_code == 2 and "also an input" in res.stderr
+    assert res.exit_code == 2 and "same file as the input" in res.stderr
     res = run("collect", str(src), "--db", "s.db", env={"SMOOTHTASK_COLLECT__MAX_ERRORS": "many"})
     assert res.exit_code == 2 and "SMOOTHTASK_COLLECT__MAX_ERRORS" in res.stderr
     bad_toml = tmp_path / "c.toml"

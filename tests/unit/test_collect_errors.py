@@ -164,13 +164,13 @@ def test_interrupt_rolls_back_the_file_in_progress(tmp_path: Path, parallel: boo
 
 def test_store_safety(tmp_path: Path) -> None:
     src = F.write_jsonl(tmp_path / "a.jsonl", [F.snapshot(0)])
-    with pytest.raises(OutputPathError, match="also an input"):
+    with pytest.raises(OutputPathError, match="same file as the input"):
         collect([src], src)
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(OutputPathError, match="is a directory"):
         collect([src], tmp_path / "dir.db")
-    with pytest.raises(OutputPathError, match="does not exist"):
-        collect([src], tmp_path / "missing" / "store.db")
+    collect([src], tmp_path / "missing" / "store.db")  # like every output: missing directories are created
+    assert count(tmp_path / "missing" / "store.db") == 1
     foreign = tmp_path / "foreign.db"
     with sqlite3.connect(foreign) as con:
         con.execute("CREATE TABLE processes (pid INTEGER)")
