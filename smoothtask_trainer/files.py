@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from smoothtask_trainer.errors import OutputPathError
@@ -61,3 +61,62 @@ def fsync(path: Path) -> None:
     """Flush a finished file to disk before it is renamed into place (a crash leaves the old file, not zeros)."""
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
+
+
+def _identity(path: Path) -> tuple:
+    """What makes two paths the same file: device and inode when it exists (symlinks and hard links resolve to
+    it), else the fully resolved path (an output not written yet)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("inode", st.st_dev, st.st_ino)
+
+
+def refuse_same_files(
+    inputs: Iterable[tuple[str, Path | str | None]], outputs: Iterable[tuple[str, Path | str | None]]
+) -> None:
+    """Refuse any output that is the same file as an input or as another output.
+
+    Files are compared as files — device and inode after following symlinks — so a symlink or a hard link to an
+    input is caught as surely as the same spelling. Each entry is ``(role, path)``; ``None`` paths are ignored.
+
+    Raises:
+        OutputPathError: An output would replace an input, or two outputs would replace each other.
+    """
+    seen: dict[tuple, tuple[str, str, Path]] = {}
+    for role, path in inputs:
+        if path is not None:
+            seen.setdefault(_identity(Path(path)), ("input", role, Path(path)))
+    for role, path in outputs:
+        if path is None:
+            continue
+        key = _identity(Path(path))
+        if key in seen:
+            kind, other_role, other = seen[key]
+            linked = os.path.abspath(other) != os.path.abspath(path)
+            raise OutputPathError(
+                f"{role} {path} is the same file as the {kind} {other_role} {other}"
+                f"{' (one is a link to the other)' if linked else ''}; "
+                f"an output never replaces an {kind}",
+                hint="choose another output path",
+            )
+        seen[key] = ("output", role, Path(path))
+
+
+def ensure_parent(path: Path) -> None:
+    """Create the missing directories above an output file (every command does: `mkdir -p` of its parent).
+
+    Raises:
+        OutputPathError: A directory cannot be created, or a parent is a file.
+    """
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.is_dir():
+        return
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot create the directory {parent} for {path}: {exc.strerror or exc}",
+            hint="choose an output path in a directory you can write",
+        ) from exc

@@ -35,7 +35,9 @@ class TrainingPipeline:
         db_path: An existing store to use instead (never modified, never deleted).
         use_temp_db: Ingest `snapshot_files` into a temporary store that `cleanup()` removes.
         store_path: Ingest into this store instead (kept).
-        min_snapshots, min_processes, min_groups: The validation thresholds.
+        min_snapshots, min_processes, min_groups: The validation thresholds (row counts). ``None`` (the
+            default) takes each from the settings: ``[validation]`` in the config file, or the environment
+            (``SMOOTHTASK_VALIDATION__MIN_SNAPSHOTS``, ...), else the defaults 1, 10, 1. A value given here wins.
     """
 
     def __init__(
@@ -43,9 +45,9 @@ class TrainingPipeline:
         snapshot_files: PathLike | Iterable[PathLike] | None = None,
         db_path: PathLike | None = None,
         use_temp_db: bool = True,
-        min_snapshots: int = 1,
-        min_processes: int = 10,
-        min_groups: int = 1,
+        min_snapshots: int | None = None,
+        min_processes: int | None = None,
+        min_groups: int | None = None,
         store_path: PathLike | None = None,
     ) -> None:
         self.snapshot_files = _paths(snapshot_files)
@@ -153,12 +155,15 @@ def train_from_snapshots(
     model_path: PathLike,
     onnx_path: PathLike | None = None,
     use_temp_db: bool = True,
-    min_snapshots: int = 1,
-    min_processes: int = 10,
-    min_groups: int = 1,
+    min_snapshots: int | None = None,
+    min_processes: int | None = None,
+    min_groups: int | None = None,
     **train_params: Any,
 ):  # noqa: ANN201
-    """Ingest snapshot logs into a temporary store, validate, train; the store is removed afterwards."""
+    """Ingest snapshot logs into a temporary store, validate, train; the store is removed afterwards.
+
+    The gates default to the ``[validation]`` settings, as in `TrainingPipeline`.
+    """
     pipeline = TrainingPipeline(
         snapshot_files=snapshot_files,
         use_temp_db=use_temp_db,
@@ -177,12 +182,15 @@ def train_from_database(
     db_path: PathLike,
     model_path: PathLike,
     onnx_path: PathLike | None = None,
-    min_snapshots: int = 1,
-    min_processes: int = 10,
-    min_groups: int = 1,
+    min_snapshots: int | None = None,
+    min_processes: int | None = None,
+    min_groups: int | None = None,
     **train_params: Any,
 ):  # noqa: ANN201
-    """Validate an existing store and train on it (the store is never modified)."""
+    """Validate an existing store and train on it (the store is never modified).
+
+    The gates default to the ``[validation]`` settings, as in `TrainingPipeline`.
+    """
     pipeline = TrainingPipeline(
         db_path=db_path, min_snapshots=min_snapshots, min_processes=min_processes, min_groups=min_groups
     )

@@ -116,6 +116,7 @@ def pipeline(
     no_eval: tr.NoEvalOpt = False,
     early_stopping_rounds: tr.EarlyStopOpt = None,
     categorical: tr.CategoricalOpt = None,
+    allow_worse_than_stub: tr.AllowWorseOpt = False,
     labels: dso.LabelsOpt = None,
     responsiveness_correction: dso.CorrectionOpt = None,
     max_snapshots: dso.MaxSnapshotsOpt = None,
@@ -129,8 +130,9 @@ def pipeline(
     """Collect, validate, train and export in one run (the main job).
 
     Steps are shown as they run, each with its figures. A failed data-quality gate stops before training
-    (exit 3). Only what the pipeline created is ever deleted: a temporary store at the end (unless
-    --keep-store); a store given with --db or --store is never removed.
+    (exit 3), as does a model not better than the daemon's stub ranker (no file written; see train). Only
+    what the pipeline created is ever deleted: a temporary store at the end (unless --keep-store); a store
+    given with --db or --store is never removed.
     """
     from smoothtask_trainer.services.pipeline import run_pipeline
 
@@ -159,6 +161,7 @@ def pipeline(
                 no_eval,
                 early_stopping_rounds,
                 categorical,
+                allow_worse_than_stub,
             ),
             "dataset": dso.dataset_overrides(
                 labels, responsiveness_correction, max_snapshots, sample, sample_seed, since, until
@@ -261,6 +264,8 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - PipelineReport,
             )
         for a in report.train.artifacts:
             console.print(f"Model ({a.format}): {a.path}  (metadata: {a.metadata_path})", highlight=False)
+        if report.train.artifacts:
+            tr.render_not_ready(console, report.train)
     if report.daemon_config:
         console.print("\n[bold]For the SmoothTask daemon[/]", highlight=False)
         console.print(report.daemon_config, markup=False, highlight=False, soft_wrap=True)

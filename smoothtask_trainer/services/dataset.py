@@ -24,6 +24,7 @@ from smoothtask_trainer.contract import features as cf
 from smoothtask_trainer.errors import ConfigError, InputNotFoundError, StoreError
 from smoothtask_trainer.services import dataset_rows as q
 from smoothtask_trainer.settings import DatasetSettings
+from smoothtask_trainer.sqlite_errors import translated
 
 CHUNK = 8192
 
@@ -73,9 +74,10 @@ def open_store_readonly(db: str | Path) -> sqlite3.Connection:
         raise InputNotFoundError(f"store {path} does not exist", hint="create it with `smoothtask-trainer collect`")
     if path.is_dir() or not store.is_sqlite_file(path):
         raise StoreError(f"{path} is not an SQLite database", hint="pass the store written by `collect`")
-    con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, check_same_thread=False)
-    con.execute("PRAGMA cache_size=-16384")
-    problems = store.schema_problems(con)
+    with translated(path, "opening"):
+        con = sqlite3.connect(store.readonly_uri(path), uri=True, check_same_thread=False)
+        con.execute("PRAGMA cache_size=-16384")
+        problems = store.schema_problems(con)
     if problems:
         con.close()
         raise StoreError(f"{path} does not have the SmoothTask snapshot schema: " + "; ".join(problems))
@@ -148,23 +150,25 @@ def build_dataset(
     own = con is None
     con = con or open_store_readonly(db)
     try:
-        source = resolve_label_source(con, opts.labels)
-        ids, ts, bad_ts = _select_snapshots(con, opts)
-        if ids.size == 0:
-            raise ConfigError(
-                "no snapshots to build a dataset from" + (" in the chosen window" if opts.since or opts.until else ""),
-                hint="collect snapshot logs into the store first, or widen --since/--until",
-            )
-        windowed = ids.size < con.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
-        rows = q.GroupRows(source=source, correction=source == "rules" and opts.responsiveness_correction)
-        cols = q.Columns(keep_tag_sets=source == "rules")
-        with _window_table(con, ids, windowed):
-            snap = {r[0]: r[1:] for r in con.execute(q.snapshot_sql(windowed))}
-            cur = con.execute(rows.sql(windowed))
-            while chunk := cur.fetchmany(CHUNK):
-                cols.add(chunk, len(rows.numeric))
-            if source == "teacher_score":
-                _fill_class_grades(con, cols, rows, windowed)
+        with translated(db, "reading"):
+            source = resolve_label_source(con, opts.labels)
+            ids, ts, bad_ts = _select_snapshots(con, opts)
+            if ids.size == 0:
+                windowed_note = " in the chosen window" if opts.since or opts.until else ""
+                raise ConfigError(
+                    "no snapshots to build a dataset from" + windowed_note,
+                    hint="collect snapshot logs into the store first, or widen --since/--until",
+                )
+            windowed = ids.size < con.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+            rows = q.GroupRows(source=source, correction=source == "rules" and opts.responsiveness_correction)
+            cols = q.Columns(keep_tag_sets=source == "rules")
+            with _window_table(con, ids, windowed):
+                snap = {r[0]: r[1:] for r in con.execute(q.snapshot_sql(windowed))}
+                cur = con.execute(rows.sql(windowed))
+                while chunk := cur.fetchmany(CHUNK):
+                    cols.add(chunk, len(rows.numeric))
+                if source == "teacher_score":
+                    _fill_class_grades(con, cols, rows, windowed)
     finally:
         if own:
             con.close()

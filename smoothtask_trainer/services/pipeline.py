@@ -82,6 +82,14 @@ def resolve_store(
     return first.parent / DEFAULT_STORE_NAME, "default", None
 
 
+def _inputs(snapshots: Sequence[str] | None, store_path: Path) -> list[tuple[str, str | Path | None]]:
+    """What the run reads: every snapshot log (directories and globs expanded) and the store."""
+    from smoothtask_trainer.ingest.reader import STDIN, expand_sources
+
+    logs = [p for p in expand_sources(list(snapshots)) if p != STDIN] if snapshots else []
+    return [("snapshot log", p) for p in logs] + [("store", store_path)]
+
+
 def run_pipeline(
     *,
     snapshots: Sequence[str] | None,
@@ -98,16 +106,23 @@ def run_pipeline(
     """Run collect (with --snapshots), validate, train and export.
 
     Raises:
-        ValidationFailed: A data-quality gate failed (`.report` is the PipelineReport); nothing was trained.
+        ValidationFailed: A data-quality gate failed (`.report` is the PipelineReport): before training, or the
+            model is not better than the daemon's stub ranker (see `services.train.train`); no model file written.
         The errors of each step (collect, validate, train, export) otherwise.
     """
     from smoothtask_trainer.services.collect import collect
     from smoothtask_trainer.services.train import check_outputs, train
-    from smoothtask_trainer.services.validate import validate_and_build
+    from smoothtask_trainer.services.validate import gates_hint, validate_and_build
 
     started = time.perf_counter()
-    check_outputs(outputs, settings.train)  # before any work: a bad output path must not cost a collect
     path, kind, tmpdir = resolve_store(snapshots, db, store, use_temp_db, outputs)
+    try:
+        # Before any work: a bad output path must not cost a collect, and no output may replace an input.
+        check_outputs(outputs, settings.train, inputs=_inputs(snapshots, path))
+    except BaseException:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
     report = PipelineReport(ok=False, store=str(path), store_kind=kind, store_kept=tmpdir is None or keep_store)
 
     def step(name: str) -> StepReport:
@@ -151,21 +166,22 @@ def run_pipeline(
             raise ValidationFailed(
                 "data-quality gate(s) failed: " + "; ".join(f"{g.name}: {g.message}" for g in v.failed),
                 report=report,
-                hint="collect more snapshots, or lower the thresholds (--min-snapshots, --min-processes, --min-groups)",
+                hint=gates_hint(v),
             )
         done(item, t0)
         item, t0 = step("train"), time.perf_counter()
-        report.train = train(
-            path, outputs, settings.train, settings.dataset, on_progress=on_train_progress, prebuilt=ds
-        )
+        try:
+            report.train = train(
+                path, outputs, settings.train, settings.dataset, on_progress=on_train_progress, prebuilt=ds
+            )
+        except ValidationFailed as exc:  # a gate of train's own (e.g. not better than the stub ranker): no files
+            if isinstance(exc.report, TrainReport):
+                report.train = exc.report
+                item.figures = _train_figures(exc.report)
+            done(item, t0, "failed")
+            raise ValidationFailed(exc.message, report=report, hint=exc.hint) from exc
         t = report.train
-        item.figures = {
-            "trees": t.trees,
-            "best_iteration": t.best_iteration,
-            "ndcg@5": t.metrics.get("model", {}).get("ndcg@5"),
-            "stub_ndcg@5": t.metrics.get("stub_ranker", {}).get("ndcg@5"),
-            **t.seconds,
-        }
+        item.figures = _train_figures(t)
         item.outputs = [a.path for a in t.artifacts]
         report.daemon_config = t.daemon_config
         done(item, t0)
@@ -177,3 +193,13 @@ def run_pipeline(
             report.store_kept = True
         report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _train_figures(t: TrainReport) -> dict[str, Any]:
+    return {
+        "trees": t.trees,
+        "best_iteration": t.best_iteration,
+        "ndcg@5": t.metrics.get("model", {}).get("ndcg@5"),
+        "stub_ndcg@5": t.metrics.get("stub_ranker", {}).get("ndcg@5"),
+        **t.seconds,
+    }

@@ -16,7 +16,7 @@ import numpy as np
 from smoothtask_trainer import contract
 from smoothtask_trainer.contract import features as cf
 from smoothtask_trainer.errors import ConfigError, OutputPathError, ValidationFailed
-from smoothtask_trainer.files import temp_beside
+from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
 from smoothtask_trainer.schemas.validate import (
     FeatureStat,
     Gate,
@@ -28,6 +28,7 @@ from smoothtask_trainer.schemas.validate import (
 )
 from smoothtask_trainer.services.dataset import Dataset, build_dataset, open_store_readonly
 from smoothtask_trainer.settings import DatasetSettings, ValidationSettings
+from smoothtask_trainer.sqlite_errors import translated
 
 
 def validate(
@@ -63,19 +64,20 @@ def validate_and_build(
     started = time.perf_counter()
     validation = validation or ValidationSettings()
     dataset = dataset or DatasetSettings()
-    out_path = _check_features_out(features_out)
+    out_path = _check_features_out(features_out, db)
     con = open_store_readonly(db)
     try:
-        stats = _store_stats(con)
-        snaps = _snapshot_checks(con)
+        with translated(db, "reading"):
+            stats = _store_stats(con)
+            snaps = _snapshot_checks(con)
         ds: Dataset | None = None
         build_error: str | None = None
         try:
             ds = build_dataset(db, dataset, con=con)
         except ConfigError as exc:
-            if dataset.labels == "teacher" and "teacher labels" in exc.message:
+            if is_label_choice_error(exc, dataset.labels):
                 raise
-            build_error = exc.message
+            build_error = f"nothing to train on: {exc.message}; {COLLECT_HINT}"
     finally:
         con.close()
     report = ValidationReport(db=str(db), ok=True, stats=stats, window_snapshots=0, rows=0, **snaps)
@@ -202,6 +204,34 @@ def ranking_signal(ds: Dataset) -> tuple[int, int]:
     return int((hi > lo).sum()), int((order_sizes >= 2).sum())
 
 
+#: What to run when a store holds nothing to train on.
+COLLECT_HINT = (
+    "ingest the daemon's snapshot logs first: smoothtask-trainer collect LOGS... --db STORE "
+    "(or smoothtask-trainer pipeline --snapshots LOGS...)"
+)
+
+
+def is_label_choice_error(exc: ConfigError, labels: str) -> bool:
+    """`labels=teacher` on a store without teacher labels: a usage error (exit 2), not missing data."""
+    return labels == "teacher" and "teacher labels" in exc.message
+
+
+def nothing_to_train(db: str | Path, exc: ConfigError, dataset: DatasetSettings) -> ValidationFailed:
+    """`build_dataset`'s "no snapshots" / "no app groups" as what it is: a failed data-quality gate (exit 3)."""
+    window = dataset.since is not None or dataset.until is not None
+    return ValidationFailed(
+        f"nothing to train on in {db}: {exc.message}",
+        hint=("widen --since/--until, or " if window else "") + COLLECT_HINT,
+    )
+
+
+def gates_hint(report: ValidationReport) -> str:
+    """What to do about failed gates: collect first when the store is empty."""
+    if report.stats.snapshot_count == 0:
+        return f"the store holds no snapshots: {COLLECT_HINT}"
+    return "collect more snapshots, or lower the thresholds (--min-*/--max-* flags, [validation] settings)"
+
+
 def require_ranking_signal(ds: Dataset) -> None:
     """Refuse to train on labels that cannot rank: every query constant, or no query with 2 or more groups.
 
@@ -256,17 +286,16 @@ def _gates(report: ValidationReport, v: ValidationSettings, ds: Dataset | None) 
     return out
 
 
-def _check_features_out(path: str | Path | None) -> Path | None:
+def _check_features_out(path: str | Path | None, db: str | Path) -> Path | None:
     if path is None:
         return None
     out = Path(path)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"--features-out {out}: unknown format", hint="name a .csv or .parquet file")
-    if out.is_dir() or not out.parent.is_dir():
-        raise OutputPathError(
-            f"--features-out {out}: not a file in an existing directory",
-            hint="choose a file path in a directory that exists",
-        )
+    if out.is_dir():
+        raise OutputPathError(f"features output {out} is a directory", hint="name a .csv or .parquet file")
+    refuse_same_files([("store", db)], [("features output", out)])
+    ensure_parent(out)
     return out
 
 
@@ -293,5 +322,5 @@ def raise_for_gates(report: ValidationReport) -> None:
         raise ValidationFailed(
             "the dataset does not pass validation: " + "; ".join(f"{g.name}: {g.message}" for g in failed),
             report=report,
-            hint="collect more snapshots, or lower the thresholds (--min-* flags, [validation] settings)",
+            hint=gates_hint(report),
         )

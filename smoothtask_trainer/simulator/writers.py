@@ -12,6 +12,7 @@ import gzip
 import os
 import shutil
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import msgspec
 
 from smoothtask_trainer import contract
 from smoothtask_trainer.errors import OutputPathError
-from smoothtask_trainer.files import temp_beside
+from smoothtask_trainer.files import ensure_parent, temp_beside
 from smoothtask_trainer.simulator.engine import Frame
 from smoothtask_trainer.simulator.render import SHAPES, SqliteRows
 
@@ -50,30 +51,43 @@ def check_output(path: Path, *, overwrite: bool) -> None:
         raise OutputPathError(
             f"{path} is a directory, not a file name", hint=f"name a file inside it, e.g. {path / 'snapshots.jsonl'}"
         )
+    ensure_parent(path)
     parent = path.parent
-    if not parent.is_dir():
-        raise OutputPathError(
-            f"cannot write {path}: directory {parent} does not exist",
-            hint=f"create it first (mkdir -p {parent}) or choose another output path",
-        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputPathError(
             f"cannot write {path}: directory {parent} is not writable",
             hint="choose an output path in a directory you can write to",
         )
-    if path.exists() and not overwrite:
+    if os.path.lexists(path):
+        if not overwrite:
+            raise OutputPathError(
+                f"{path} already exists",
+                hint="add --overwrite (overwrite=True in Python) or choose another name",
+            )
+        _refuse_special(path)
+
+
+def _refuse_special(path: Path) -> None:
+    """`overwrite` replaces regular files only: never a FIFO, socket or device node (as root, /dev/full is one)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # a dangling symlink: the new file replaces the link, nothing else
+    if not stat.S_ISREG(mode):
         raise OutputPathError(
-            f"{path} already exists",
-            hint="add --overwrite (overwrite=True in Python) or choose another name",
+            f"{path} is not a regular file (a FIFO, socket or device); --overwrite replaces regular files only",
+            hint="choose an output file name",
         )
 
 
 def _finish(tmp: Path, path: Path, overwrite: bool) -> int:
-    if path.exists() and not overwrite:  # someone created it while we were writing
+    if os.path.lexists(path) and not overwrite:  # someone created it while we were writing
         raise OutputPathError(
             f"{path} appeared while writing",
             hint="add --overwrite (overwrite=True in Python) or choose another name",
         )
+    if overwrite:
+        _refuse_special(path)
     os.replace(tmp, path)
     return path.stat().st_size
 
