@@ -18,7 +18,7 @@ _API = {
     "train_from_snapshots": "smoothtask_trainer.train_pipeline",
     "train_from_database": "smoothtask_trainer.train_pipeline",
     "export_model": "smoothtask_trainer.services.export",
-    "validate_exported_model": "smoothtask_trainer.services.export",
+    "validate_exported_model": "smoothtask_trainer.services.model_check",
 }
 
 __all__ = ["__version__", *_API]

@@ -13,7 +13,8 @@ import sys
 import types
 from typing import Any
 
-from smoothtask_trainer.services.export import export_model, validate_exported_model
+from smoothtask_trainer.services.export import export_model
+from smoothtask_trainer.services.model_check import validate_exported_model
 
 __all__ = ["export_model", "main", "validate_exported_model"]
 

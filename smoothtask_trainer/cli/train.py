@@ -81,6 +81,16 @@ EvalFractionOpt = _opt(
 EarlyStopOpt = _opt(
     "--early-stopping-rounds", int, "Stop after N iterations without a better held-out NDCG. (default: 50)", min=1
 )
+AllowWorseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-worse-than-stub",
+        help="Write the model even if its held-out NDCG@5 is not above the daemon's stub ranker's, or too few "
+        "snapshots are held out to compare (it is reported as not ready). Without it, train exits 3 and writes "
+        "nothing. (settings key train.allow_worse_than_stub)",
+        rich_help_panel=PARAMS,
+    ),
+]
 CategoricalOpt = _opt(
     "--categorical",
     Categorical,
@@ -101,6 +111,7 @@ def train_overrides(
     no_eval: bool,
     early_stopping_rounds: int | None,
     categorical: Categorical | None,
+    allow_worse_than_stub: bool = False,
 ) -> dict[str, Any]:
     """The `[train]` settings the user gave as flags (None = not given)."""
     if no_eval and eval_fraction not in (None, 0):
@@ -116,6 +127,7 @@ def train_overrides(
         "eval_fraction": 0.0 if no_eval else eval_fraction,
         "early_stopping_rounds": early_stopping_rounds,
         "categorical": categorical.value if categorical else None,
+        "allow_worse_than_stub": True if allow_worse_than_stub else None,
     }
 
 
@@ -137,6 +149,7 @@ def train(
     no_eval: NoEvalOpt = False,
     early_stopping_rounds: EarlyStopOpt = None,
     categorical: CategoricalOpt = None,
+    allow_worse_than_stub: AllowWorseOpt = False,
     labels: dso.LabelsOpt = None,
     responsiveness_correction: dso.CorrectionOpt = None,
     max_snapshots: dso.MaxSnapshotsOpt = None,
@@ -150,7 +163,9 @@ def train(
     """Train the app-group ranker and export it (ONNX for the daemon, JSON/CBM for Python).
 
     The latest snapshots are held out (never a random shuffle across time) for early stopping and for the
-    report: NDCG@1/3/5/10 of the model, of the daemon's stub ranker and of random order.
+    report: NDCG@1/3/5/10 of the model, of the daemon's stub ranker and of random order. A model whose held-out
+    NDCG@5 is not strictly above the stub ranker's is refused (exit 3, no file written) unless
+    --allow-worse-than-stub.
     """
     from smoothtask_trainer.services.train import train as run_train
 
@@ -170,6 +185,7 @@ def train(
                 no_eval,
                 early_stopping_rounds,
                 categorical,
+                allow_worse_than_stub,
             ),
             "dataset": dso.dataset_overrides(
                 labels, responsiveness_correction, max_snapshots, sample, sample_seed, since, until
@@ -222,6 +238,22 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - TrainReport, im
     console.print(
         f"Wall time: dataset {s['dataset']:.2f} s, fit {s['fit']:.2f} s, export {s['export']:.2f} s", highlight=False
     )
+    render_not_ready(console, report)
     if report.daemon_config:
         console.print("\n[bold]For the SmoothTask daemon[/]", highlight=False)
         console.print(report.daemon_config, markup=False, highlight=False, soft_wrap=True)
+
+
+def render_not_ready(console: Console, report) -> None:  # noqa: ANN001 - TrainReport
+    """A model written with --allow-worse-than-stub (or never compared), said in the report itself."""
+    from smoothtask_trainer.services.train import better_than_stub
+
+    if report.metrics and better_than_stub(report.metrics):
+        return
+    if report.metrics:
+        m, s = report.metrics["model"]["ndcg@5"], report.metrics["stub_ranker"]["ndcg@5"]
+        what = f"NOT better than the daemon's stub ranker (held-out NDCG@5 model {m:.4f}, stub ranker {s:.4f})"
+    else:
+        what = "NOT compared with the daemon's stub ranker (no held-out snapshots)"
+    console.print(f"\n[bold red]This model is {what}.[/]", highlight=False)
+    console.print("The daemon's built-in stub ranker may rank as well or better: do not deploy it as an improvement.")

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from smoothtask_trainer import __version__, contract
 from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, OutputPathError
-from smoothtask_trainer.files import fsync, sha256_file, temp_beside
+from smoothtask_trainer.files import fsync, refuse_same_files, sha256_file, temp_beside
 from smoothtask_trainer.schemas.model import ArtifactEntry, ExportMetadata, ExportResult
-from smoothtask_trainer.services import onnx_export
+from smoothtask_trainer.services import catboost_json, onnx_export
 from smoothtask_trainer.services.artifacts import (
     check_format,
     check_model,
@@ -35,7 +35,10 @@ from smoothtask_trainer.services.artifacts import (
     predict_raw,
     sidecar_path,
 )
+from smoothtask_trainer.services.model_check import validate_exported_model
 from smoothtask_trainer.services.onnx_export import daemon_config_hint
+
+__all__ = ["export", "export_model", "plan_targets", "validate_exported_model", "write_artifacts"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,9 +102,9 @@ def plan_targets(targets: Mapping[str, Path]) -> list[tuple[str, Path]]:
 
 
 def _save_and_check(
-    model: Any, fmt: str, tmp: Path, scratch: Path, expected: dict[str, Any], X: np.ndarray | None
+    model: Any, fmt: str, tmp: Path, scratch: Path, expected: dict[str, Any], X: np.ndarray | None, source: Any
 ) -> list[str]:
-    """Write `model` to `tmp` and, when `X` is given, check it; return the checks that passed."""
+    """Write `model` to `tmp` and, when `X` is given, check it (and against `source`); return the checks passed."""
     import numpy as np
 
     if fmt == "onnx":
@@ -114,15 +117,20 @@ def _save_and_check(
     if fmt == "onnx":
         checks = onnx_export.check_parity(tmp, raw, X)
         props = onnx_export.metadata_props(tmp)
+        written = onnx_export.raw_scores(tmp, X) if source is not None else None
     else:
         loaded = load_model(tmp, fmt)
         if len(loaded.feature_names_) != contract.N_FEATURES:
             raise ExportError(f"the reloaded model has {len(loaded.feature_names_)} features, not 51")
-        diff = float(np.max(np.abs(predict_raw(loaded, X) - raw)))
+        written = predict_raw(loaded, X)
+        diff = float(np.max(np.abs(written - raw)))
         if diff > RELOAD_TOLERANCE:
             raise ExportError(f"the reloaded model predicts up to {diff:.3g} away from the trained one (> 1e-6)")
         checks = [f"reloads with 51 features; predictions equal within {diff:.2g} on {len(X)} rows"]
         props = dict(loaded.get_metadata())
+        checks += catboost_json.check_file(tmp, raw, X, "the model", "the JSON file") if fmt == "json" else []
+    if source is not None:  # the input file as it defines itself, not as CatBoost reads it
+        checks.append(source.check(written, X))
     if embedded_metadata(props) != expected:
         raise ExportError("the metadata embedded in the file does not read back as written")
     return [*checks, "embedded metadata reads back"]
@@ -135,6 +143,7 @@ def write_artifacts(
     check_X: np.ndarray | None = None,
     *,
     validate: bool = True,
+    source: catboost_json.JsonTrees | None = None,
 ) -> list[ArtifactEntry]:
     """Write a fitted CatBoostRanker in each requested format, with embedded metadata and a sidecar.
 
@@ -146,8 +155,9 @@ def write_artifacts(
         targets: ``{"onnx": Path, "json": Path, "cbm": Path}`` (any subset); each suffix must match its format.
         metadata: The metadata to embed (not changed: each file gets a copy with its own format and timestamp).
         check_X: Rows (n, 51) to check the files on; a synthetic sample of the daemon's vectors if None.
-        validate: Check each file before it is put in place (reload and compare predictions; for ONNX the daemon's
-            I/O contract, parity with sigmoid(raw score) within 1e-5 and the same ranking).
+        validate: Check each file before it is put in place (reload and compare predictions, a JSON file also read
+            without CatBoost; for ONNX the daemon's I/O contract, parity with sigmoid(raw) within 1e-5, same ranking).
+        source: The input file as it defines itself (`catboost_json.load`): each output's raw scores must match it.
 
     Returns:
         One `ArtifactEntry` per file, in the order of `targets`.
@@ -184,7 +194,7 @@ def write_artifacts(
                 scratch = temp_beside(path.with_name(path.name + ".catboost"))
                 temps.append(scratch)
             try:
-                checks = _save_and_check(work, fmt, tmp, scratch, expected, X)
+                checks = _save_and_check(work, fmt, tmp, scratch, expected, X, source)
                 fsync(tmp)
             except ExportError as exc:
                 raise ExportError(f"{path}: {exc.message}", hint=exc.hint) from exc
@@ -266,6 +276,7 @@ def export(
         raise InputNotFoundError(f"model {src} does not exist", hint="pass the .json or .cbm file train wrote")
     if not src.is_file():
         raise ConfigError(f"model {src} is not a file (--model)", hint="pass the .json or .cbm file itself")
+    refuse_same_files([("input model", src)], [(f"{fmt} model output", out), ("metadata output", sidecar_path(out))])
     if metadata is not None and (not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata)):
         raise ConfigError("metadata (--metadata) must be a JSON object with string keys", hint='e.g. {"version": "2"}')
     in_fmt = detect_format(src)
@@ -277,6 +288,8 @@ def export(
     if in_fmt is None:
         raise ExportError(f"{src} is neither a CatBoost .cbm nor a CatBoost JSON model (--model)")
     model = load_model(src, in_fmt)
+    # A JSON input is checked against what the file states (CatBoost's reading may differ); a CBM by reloading.
+    source = catboost_json.load(src) if in_fmt == "json" and validate else None
     try:
         user = json.loads(json.dumps(dict(metadata or {})))  # a deep copy, and only what a sidecar can hold
         meta = ExportMetadata.model_validate({**embedded_metadata(dict(model.get_metadata())), **user})
@@ -285,7 +298,7 @@ def export(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid metadata (--metadata / metadata=): {problems}", hint="see docs/model.md") from exc
-    [entry] = write_artifacts(model, {fmt: out}, meta, validate=validate)
+    [entry] = write_artifacts(model, {fmt: out}, meta, validate=validate, source=source)
     sidecar = json.loads(Path(entry.metadata_path).read_text(encoding="utf-8"))
     return ExportResult(
         input_model=str(src),
@@ -303,100 +316,3 @@ def export(
         checks=entry.checks,
         daemon_config=daemon_config_hint(out) if fmt == "onnx" else None,
     )
-
-
-def validate_exported_model(
-    model_path: str | Path, expected_format: str, min_size: int = 1024, check_metadata: bool = True
-) -> dict[str, Any]:
-    """Check an exported model file (the seed's API): it exists, has the right format, loads and runs.
-
-    JSON/CBM are loaded with CatBoost and run on a synthetic sample; ONNX must pass ``onnx.checker`` and the
-    daemon's I/O contract (float ``[batch, 51]`` input with a static feature dim, float first output, batch-1
-    runs giving scores in (0, 1)). A sidecar ``<file>.metadata.json``, when present and `check_metadata` is
-    true, must parse, list the 51 contract features (if it lists any) and carry the file's sha256.
-
-    Args:
-        model_path: The model file.
-        expected_format: ``onnx``, ``json`` or ``cbm``; the content and the suffix must both match it.
-        min_size: Smallest plausible size in bytes (a smaller file is truncated or not a model).
-        check_metadata: Check the sidecar when there is one.
-
-    Returns:
-        ``path``, ``format``, ``size``, ``sha256``, ``metadata`` (the sidecar, else the embedded metadata, else
-        {}), ``n_features`` and ``checks`` (what passed).
-
-    Raises:
-        ConfigError: An unknown `expected_format`.
-        ExportError: (a ValueError) what is wrong with the file, and what to do.
-    """
-    fmt = check_format(expected_format, "expected_format")
-    path = Path(model_path)
-    redo = f"re-export it: smoothtask-trainer export --model MODEL.json --format {fmt} --output {path}"
-    if not path.exists():
-        raise ExportError(f"{path}: no such model file", hint=redo)
-    if not path.is_file():
-        raise ExportError(f"{path} is not a file", hint="pass the model file itself")
-    size = path.stat().st_size
-    if size < min_size:
-        raise ExportError(f"{path}: {size} bytes, below min_size={min_size}: truncated or not a model", hint=redo)
-    found = detect_format(path)
-    if found != fmt:
-        raise ExportError(f"{path} holds {f'a {found}' if found else 'no known'} model, not {fmt}", hint=redo)
-    if path.suffix.lower() != f".{fmt}":
-        raise ExportError(
-            f"{path}: the suffix {path.suffix or '(none)'!r} does not match its {fmt} content",
-            hint=f"rename it to {path.stem}.{fmt}",
-        )
-    checks = [f"{fmt} content, {size} bytes"]
-    if fmt == "onnx":
-        try:
-            info = onnx_export.inspect_onnx(path)
-        except ExportError as exc:
-            raise ExportError(f"{path}: {exc.message}", hint=exc.hint or redo) from exc
-        n_features, props = info["n_features"], info["metadata_props"]
-        checks += info["checks"]
-    else:
-        import numpy as np
-
-        model = load_model(path, fmt)
-        n_features, props = len(model.feature_names_), dict(model.get_metadata())
-        if n_features != contract.N_FEATURES:
-            raise ExportError(f"{path}: the model has {n_features} features; the daemon sends {contract.N_FEATURES}")
-        scores = predict_raw(model, onnx_export.synthetic_sample())
-        if not np.all(np.isfinite(scores)):
-            raise ExportError(f"{path}: the model returns non-finite scores", hint=redo)
-        checks.append(f"CatBoost loads it; {n_features} features; finite scores on a sample")
-    metadata = embedded_metadata(props)
-    side = sidecar_path(path)
-    sha = sha256_file(path)
-    if check_metadata and side.is_file():
-        metadata = _check_sidecar(side, path, fmt, sha)
-        checks.append(f"sidecar {side.name} matches the file")
-    return {
-        "path": str(path),
-        "format": fmt,
-        "size": size,
-        "sha256": sha,
-        "metadata": metadata,
-        "n_features": n_features,
-        "checks": checks,
-    }
-
-
-def _check_sidecar(side: Path, path: Path, fmt: str, sha: str) -> dict[str, Any]:
-    redo = f"re-export {path.name} (the sidecar is written with it), or delete {side.name}"
-    try:
-        data = json.loads(side.read_text(encoding="utf-8"))
-        meta = ExportMetadata.model_validate(data)
-    except (OSError, ValueError) as exc:  # JSONDecodeError and ValidationError are ValueErrors
-        raise ExportError(f"{side}: not a valid metadata sidecar: {exc}", hint=redo) from exc
-    if meta.features and list(meta.features) != list(contract.FEATURE_NAMES):
-        raise ExportError(
-            f"{side}: 'features' lists {len(meta.features)} names, not the daemon's {contract.N_FEATURES} in order",
-            hint=redo,
-        )
-    if meta.export_format not in (None, fmt):
-        raise ExportError(f"{side}: describes a {meta.export_format} export, not {fmt}", hint=redo)
-    if meta.artifact is not None and meta.artifact.sha256 != sha:
-        raise ExportError(f"{side}: its sha256 is not the file's: the model was replaced after export", hint=redo)
-    return data

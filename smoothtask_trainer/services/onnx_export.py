@@ -255,6 +255,19 @@ def check_parity(path: Path, raw: np.ndarray, X: np.ndarray) -> list[str]:
     return [*info["checks"], f"parity |onnx - sigmoid(raw)| = {diff:.2g} <= 1e-5 on {len(raw)} rows", "same ranking"]
 
 
+def raw_scores(path: Path, X: np.ndarray) -> np.ndarray:
+    """The ``raw_score`` output (the tree sum, before the sigmoid) of an ONNX file this module wrote, per row."""
+    import numpy as np
+
+    session = _session(path)
+    rows = np.asarray(X, dtype=np.float32)
+    try:
+        raw = session.run([RAW_OUTPUT], {session.get_inputs()[0].name: rows})[0]
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors, or no raw_score output
+        raise ExportError(f"cannot read the {RAW_OUTPUT!r} output on {len(rows)} rows: {exc}") from exc
+    return np.asarray(raw, dtype=np.float64).reshape(-1)
+
+
 def metadata_props(path: Path) -> dict[str, str]:
     """An ONNX file's ``metadata_props`` (where CatBoost's metadata map lands)."""
     import onnx

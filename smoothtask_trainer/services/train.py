@@ -11,7 +11,7 @@ import hashlib
 import platform
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,23 +19,42 @@ from typing import Any
 import numpy as np
 
 from smoothtask_trainer import __version__, contract, metrics
-from smoothtask_trainer.errors import ConfigError, OutputPathError, TrainingError
+from smoothtask_trainer.errors import ConfigError, OutputPathError, TrainingError, ValidationFailed
+from smoothtask_trainer.files import ensure_parent, refuse_same_files
 from smoothtask_trainer.schemas.model import ExportMetadata
 from smoothtask_trainer.schemas.train import SplitInfo, TrainReport
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
-from smoothtask_trainer.services.validate import require_ranking_signal
+from smoothtask_trainer.services.validate import is_label_choice_error, nothing_to_train, require_ranking_signal
 from smoothtask_trainer.settings import DatasetSettings, TrainSettings
 
 #: on_progress(iteration, total iterations, current held-out metric or None)
 ProgressFn = Callable[[int, int, "float | None"], None]
 FORMATS = ("json", "onnx", "cbm")
+#: A model is presented as ready only when its held-out NDCG@5 is strictly above the daemon's stub ranker's by
+#: more than STUB_MARGIN, both as reported (rounded to 6 decimals): a tie is not better. Otherwise `train` refuses
+#: (exit 3) and writes nothing, unless `allow_worse_than_stub`.
+STUB_METRIC = "ndcg@5"
+STUB_MARGIN = 0.0
+_REFUSED_HINT = (
+    "collect more (and more varied) snapshots with smoothtask-trainer collect, or try other labels or more "
+    "iterations; --allow-worse-than-stub (train.allow_worse_than_stub) writes the model anyway, marked as such"
+)
 
 
-def check_outputs(outputs: dict[str, Path | None], settings: TrainSettings) -> dict[str, Path]:
-    """The requested model files, checked before any training starts."""
+def check_outputs(
+    outputs: dict[str, Path | None],
+    settings: TrainSettings,
+    inputs: Sequence[tuple[str, str | Path | None]] = (),
+) -> dict[str, Path]:
+    """The requested model files, checked before any training starts.
+
+    `inputs` are ``(role, path)`` of the files the run reads (the store, snapshot logs): no model file or its
+    metadata sidecar may be one of them, or another output.
+    """
     targets = {fmt: Path(p) for fmt, p in outputs.items() if p is not None}
     if not targets:
         raise ConfigError("no output file given", hint="name at least one of --model-json, --model-onnx, --model-cbm")
+    from smoothtask_trainer.services.artifacts import sidecar_path
     from smoothtask_trainer.services.export import plan_targets
 
     plan_targets(targets)  # suffixes, directories, sidecars: checked before minutes of training, not after
@@ -45,20 +64,16 @@ def check_outputs(outputs: dict[str, Path | None], settings: TrainSettings) -> d
             "CatBoost cannot export categorical features to ONNX",
             hint="use the default --categorical hashed (the daemon's own encoding) for a model the daemon can load",
         )
-    seen: dict[Path, str] = {}
     for fmt, path in targets.items():
         if path.is_dir():
             raise OutputPathError(
                 f"--model-{fmt} {path} is a directory", hint=f"name a file, e.g. {path / 'model'}.{fmt}"
             )
-        resolved = path.resolve()
-        if resolved in seen:
-            raise ConfigError(f"--model-{fmt} and --model-{seen[resolved]} name the same file {path}")
-        seen[resolved] = fmt
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputPathError(f"cannot create the directory of {path}: {exc.strerror}") from exc
+    produced = [(f"{fmt} model output", p) for fmt, p in targets.items()]
+    produced += [(f"{fmt} model's metadata output", sidecar_path(p)) for fmt, p in targets.items()]
+    refuse_same_files(inputs, produced)
+    for path in targets.values():
+        ensure_parent(path)
     return targets
 
 
@@ -157,7 +172,10 @@ def train(
 
     Raises:
         ConfigError / OutputPathError: Bad outputs or options (before any work).
-        ValidationFailed: The labels cannot rank (exit 3).
+        ValidationFailed: Nothing to train on (an empty store or window), labels that cannot rank, or a model
+            that is not better than the daemon's stub ranker on the held-out snapshots, or cannot be compared
+            with it (too few snapshots to hold any out); `.report` is the TrainReport when there is one. Exit 3;
+            no model file is written. The last two are allowed by `settings.allow_worse_than_stub`.
         TrainingError: CatBoost failed.
     """
     from catboost import CatBoostError, CatBoostRanker
@@ -167,12 +185,25 @@ def train(
 
     settings = settings or TrainSettings()
     dataset = dataset or DatasetSettings()
-    targets = check_outputs(outputs, settings)
+    targets = check_outputs(outputs, settings, inputs=[("store", db)])
     t0 = time.perf_counter()
-    ds = prebuilt if prebuilt is not None else build_dataset(db, dataset)
+    try:
+        ds = prebuilt if prebuilt is not None else build_dataset(db, dataset)
+    except ConfigError as exc:
+        if is_label_choice_error(exc, dataset.labels):
+            raise
+        raise nothing_to_train(db, exc, dataset) from exc
     require_ranking_signal(ds)
     train_mask, eval_mask = time_split(ds, settings.eval_fraction)
     with_eval = bool(eval_mask.any())
+    unjudged = not with_eval and settings.eval_fraction > 0  # asked to hold out, but too few snapshots
+    if unjudged and not settings.allow_worse_than_stub:
+        raise ValidationFailed(
+            f"{ds.n_queries} snapshot(s) are too few to hold out the latest {settings.eval_fraction:.0%} and still "
+            "train: the model could not be compared with the daemon's stub ranker; no model file was written",
+            hint="collect more snapshots with smoothtask-trainer collect (or change --eval-fraction); "
+            "--allow-worse-than-stub (train.allow_worse_than_stub) writes the model anyway, marked as not compared",
+        )
     t_data = time.perf_counter()
     native = settings.categorical == "native"
     with tempfile.TemporaryDirectory(prefix="smoothtask-catboost-") as train_dir:
@@ -199,10 +230,27 @@ def train(
         trees=int(model.tree_count_),
         best_iteration=model.get_best_iteration() if with_eval else None,
     )
+    better = None
     if with_eval:
         report.metrics = _evaluate(model, ds, eval_mask, native)
+        better = better_than_stub(report.metrics)
+        if not better:
+            verdict = not_better_message(report.metrics)
+            if not settings.allow_worse_than_stub:
+                report.ok = False
+                report.warnings.append(verdict)
+                raise ValidationFailed(f"{verdict}; no model file was written", report=report, hint=_REFUSED_HINT)
+            report.warnings.append(f"{verdict}; written anyway (--allow-worse-than-stub): NOT ready for the daemon")
+    elif unjudged:
+        report.warnings.append(
+            "too few snapshots to hold any out: the model was NOT compared with the daemon's stub ranker; written "
+            "anyway (--allow-worse-than-stub): NOT shown to be ready for the daemon"
+        )
     else:
-        report.warnings.append("no held-out snapshots (--no-eval or too few snapshots): no quality figures")
+        report.warnings.append(
+            "no held-out snapshots (--no-eval): no quality figures; the model was not compared with the daemon's "
+            "stub ranker"
+        )
     importance = model.get_feature_importance(type="PredictionValuesChange")
     top = np.argsort(-importance)[:10]
     report.feature_importance = [(contract.FEATURE_NAMES[i], round(float(importance[i]), 3)) for i in top]
@@ -220,7 +268,11 @@ def train(
             "cat_feature_indices": list(contract.CAT_FEATURE_INDICES) if native else [],
             "label_source": ds.label_source,
             "params": report.params,
-            "metrics": {"held_out": report.metrics, "best_iteration": report.best_iteration},
+            "metrics": {
+                "held_out": report.metrics,
+                "best_iteration": report.best_iteration,
+                "better_than_stub_ranker": better,  # None: not compared (nothing held out)
+            },
             "data_fingerprint": report.data_fingerprint,
             "dataset": {
                 "db": str(db),
@@ -247,6 +299,21 @@ def train(
         "total": round(t_export - t0, 3),
     }
     return report
+
+
+def better_than_stub(metrics: dict[str, dict[str, float]]) -> bool | None:
+    """Whether the model beats the daemon's stub ranker on the held-out snapshots (None: no figures)."""
+    if not metrics:
+        return None
+    return metrics["model"][STUB_METRIC] > metrics["stub_ranker"][STUB_METRIC] + STUB_MARGIN
+
+
+def not_better_message(metrics: dict[str, dict[str, float]]) -> str:
+    model, stub = metrics["model"][STUB_METRIC], metrics["stub_ranker"][STUB_METRIC]
+    return (
+        f"the model is not better than the daemon's stub ranker on the held-out snapshots: NDCG@5 model "
+        f"{model:.4f}, stub ranker {stub:.4f} (it must be strictly higher)"
+    )
 
 
 def _split_info(ds: Dataset, mask: np.ndarray) -> SplitInfo:
