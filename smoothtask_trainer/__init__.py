@@ -1,6 +1,12 @@
 """smoothtask-trainer: train the SmoothTask daemon's app-group ranker from its snapshot logs.
 
 The public Python API is imported lazily, so `import smoothtask_trainer` (and the CLI's start-up) stays fast.
+
+Layout: `cli/` (the command line, thin), `services/` (one function per command), `contract/` (the daemon's
+features, hash, schema and policy), `settings.py` (every setting, declared once), `schemas/` (reports and
+metadata), `ingest/` and `simulator/`. The seed's compatibility layer is the five top-level modules
+`collect_data`, `dataset`, `train_pipeline`, `train_ranker` and `export_model` (`SEED_MODULES`): the seed's
+import paths and `python -m` commands, each a thin adapter over the services, with no logic of its own.
 """
 
 from __future__ import annotations
@@ -9,6 +15,9 @@ from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
+
+#: The seed's modules, kept so that its scripts and command lines work unchanged.
+SEED_MODULES = ("collect_data", "dataset", "train_pipeline", "train_ranker", "export_model")
 
 _API = {
     "collect_data_from_snapshots": "smoothtask_trainer.collect_data",

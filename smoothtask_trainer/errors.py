@@ -7,18 +7,63 @@ exception also derives from it, so `except ValueError` in a user's script keeps 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
+
+#: An option named in a message or hint, written ``{opt:NAME}`` (see `opt`).
+OPTION_REF = re.compile(r"\{opt:([a-z0-9_.]+)\}")
+
+
+def opt(name: str) -> str:
+    """Name an option in an error message, independently of the interface that shows it.
+
+    `name` is a settings key (``"collect.max_errors"``) or a parameter of the service (``"model_json"``). The
+    Python API shows the parameter (``max_errors``), the command line the flag (``--max-errors``): services never
+    spell a flag themselves.
+    """
+    return "{opt:" + name + "}"
+
+
+def parameter_name(name: str) -> str:
+    """How the Python API names option `name`: the last part of a settings key, a parameter as it is."""
+    return name.rsplit(".", 1)[-1]
+
+
+def render_options(text: str | None, name_of: Callable[[str], str] = parameter_name) -> str | None:
+    """`text` with every ``{opt:NAME}`` replaced by ``name_of(NAME)``."""
+    if text is None:
+        return None
+    return OPTION_REF.sub(lambda m: name_of(m.group(1)), text)
 
 
 class SmoothtaskError(Exception):
-    """Base of every expected failure. `hint` says what to do about it."""
+    """Base of every expected failure. `hint` says what to do about it.
+
+    `raw_message` and `raw_hint` keep the ``{opt:NAME}`` references (compose new messages from them); `message`
+    and `hint` show them as the Python API's parameter names, `render` as anything else (the CLI's flags).
+    `setting` is the settings key the failure is about, when it is about one.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    def __init__(self, message: str, *, hint: str | None = None, setting: str | None = None) -> None:
+        self.raw_message = message
+        self.raw_hint = hint
+        self.setting = setting
+        super().__init__(render_options(message))
+
+    @property
+    def message(self) -> str:
+        return render_options(self.raw_message) or ""
+
+    @property
+    def hint(self) -> str | None:
+        return render_options(self.raw_hint)
+
+    def render(self, name_of: Callable[[str], str]) -> tuple[str, str | None]:
+        """(message, hint) with options named by `name_of`."""
+        return render_options(self.raw_message, name_of) or "", render_options(self.raw_hint, name_of)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\nHint: {self.hint}"

@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -37,25 +38,49 @@ BOOTSTRAP_ENV = frozenset({"SMOOTHTASK_CONFIG", "SMOOTHTASK_DEBUG", "SMOOTHTASK_
 DEFAULT_CONFIG_NAME = "smoothtask-trainer.toml"
 
 
+@dataclass(frozen=True)
+class Flag:
+    """Marks a field that is also a command-line option (`Annotated[int, Flag()]`).
+
+    The option's name, help text, default, bounds and choices all come from the field; a field without a Flag is
+    set by the config file and the environment only. Values given as flags are validated by the same model as the
+    environment and the file, so all three accept exactly the same values.
+    """
+
+    name: str | None = None  #: the flag; default ``--`` + the field name with dashes
+    short: str | None = None  #: a one-letter alias such as ``-o``
+    negatable: bool = True  #: booleans: ``--x/--no-x``; False gives ``--x`` alone (it can only turn the setting on)
+    unset: str | None = None  #: how a default of None reads in the help ("no limit")
+    #: A switch that sets the field to one value, with its help: ("--strict", 0, "Fail ... (= --max-errors 0).")
+    shorthand: tuple[str, Any, str] | None = None
+
+    def flag_for(self, field: str) -> str:
+        return self.name or "--" + field.replace("_", "-")
+
+
 class Section(BaseModel):
     """Base of every settings section: unknown keys are errors, values are checked on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    #: The help panel of the section's command-line options.
+    panel: ClassVar[str | None] = None
 
 
 class CollectSettings(Section):
     """`collect`: how snapshot logs are ingested into the store."""
 
-    max_errors: int | None = Field(
+    max_errors: Annotated[
+        int | None,
+        Flag(unset="no limit", shorthand=("--strict", 0, "Fail a file on its first bad record (= --max-errors 0).")),
+    ] = Field(
         default=None,
         ge=0,
-        description="Skipped records allowed per file before the file fails and is rolled back "
-        "(unset: no limit; 0: strict).",
+        description="Skipped records allowed per file before the file fails and is rolled back (0: strict).",
     )
     error_examples: int = Field(
         default=5, ge=0, le=1000, description="How many skipped-record locations each file report lists."
     )
-    parallel: bool = Field(
+    parallel: Annotated[bool, Flag()] = Field(
         default=True,
         description="Decode JSONL in a second process while this one writes the store.",
     )
@@ -79,37 +104,49 @@ class CollectSettings(Section):
 class DatasetSettings(Section):
     """`dataset`: which snapshots become training rows, and where their labels come from."""
 
-    labels: Literal["auto", "teacher", "rules"] = Field(
+    panel: ClassVar[str | None] = "Dataset"
+
+    labels: Annotated[Literal["auto", "teacher", "rules"], Flag()] = Field(
         default="auto",
-        description="teacher: the log's teacher columns; rules: the rule teacher (docs/labels.md); "
-        "auto: teacher where the store has teacher data, else rules",
+        description="label source: teacher, the log's teacher columns; rules, the rule teacher (docs/labels.md); "
+        "auto, teacher where the store has teacher data, else rules",
     )
-    responsiveness_correction: bool = Field(
-        default=True, description="rules: push down groups that hold CPU/IO while the system is unresponsive"
+    responsiveness_correction: Annotated[bool, Flag()] = Field(
+        default=True, description="rule teacher: push down groups that hold CPU/IO while the system is unresponsive"
     )
-    max_snapshots: int | None = Field(default=None, ge=1, description="use at most this many snapshots")
-    sample: Literal["latest", "uniform"] = Field(
+    max_snapshots: Annotated[int | None, Flag(unset="all")] = Field(
+        default=None, ge=1, description="use at most this many snapshots (see sample)"
+    )
+    sample: Annotated[Literal["latest", "uniform"], Flag()] = Field(
         default="latest", description="with max_snapshots: the latest ones, or a uniform random sample"
     )
-    sample_seed: int = Field(default=42, description="random seed of the uniform sample")
-    since: datetime | None = Field(default=None, description="only snapshots at or after this time (ISO 8601)")
-    until: datetime | None = Field(default=None, description="only snapshots before this time (ISO 8601)")
+    sample_seed: Annotated[int, Flag()] = Field(default=42, description="random seed of the uniform sample")
+    since: Annotated[datetime | None, Flag(unset="no limit")] = Field(
+        default=None, description="only snapshots at or after this time (ISO 8601, UTC if no offset)"
+    )
+    until: Annotated[datetime | None, Flag(unset="no limit")] = Field(
+        default=None, description="only snapshots before this time (ISO 8601, UTC if no offset)"
+    )
 
 
 class ValidationSettings(Section):
     """`validation`: the data-quality gates `validate` (and `pipeline`) apply."""
 
-    min_snapshots: int = Field(default=1, ge=0, description="snapshot rows in the store")
-    min_processes: int = Field(default=10, ge=0, description="process rows in the store")
-    min_groups: int = Field(default=1, ge=0, description="app-group rows in the store")
-    min_groups_per_query: float = Field(
-        default=2.0, ge=0, description="median app groups per snapshot (a ranking needs at least 2)"
+    panel: ClassVar[str | None] = "Gates"
+
+    min_snapshots: Annotated[int, Flag()] = Field(default=1, ge=0, description="fewest snapshot rows in the store")
+    min_processes: Annotated[int, Flag()] = Field(default=10, ge=0, description="fewest process rows in the store")
+    min_groups: Annotated[int, Flag()] = Field(default=1, ge=0, description="fewest app-group rows in the store")
+    min_groups_per_query: Annotated[float, Flag()] = Field(
+        default=2.0, ge=0, description="smallest median of app groups per snapshot (a ranking needs at least 2)"
     )
-    min_label_signal: float = Field(
-        default=0.5, ge=0, le=1, description="share of snapshots whose labels are not all equal"
+    min_label_signal: Annotated[float, Flag()] = Field(
+        default=0.5, ge=0, le=1, description="smallest share of snapshots whose labels are not all equal"
     )
-    min_time_span_s: float = Field(default=0.0, ge=0, description="seconds between the first and last snapshot")
-    max_null_ratio: float = Field(
+    min_time_span_s: Annotated[float, Flag("--min-time-span")] = Field(
+        default=0.0, ge=0, description="fewest seconds between the first and last snapshot"
+    )
+    max_null_ratio: Annotated[float, Flag()] = Field(
         default=0.5, ge=0, le=1, description="largest share of NULLs allowed in a key feature (see docs/features.md)"
     )
 
@@ -121,53 +158,49 @@ RankingLoss = Literal[
 
 #: CatBoost metrics that rank within groups (usable as eval_metric for a CatBoostRanker).
 RANKING_METRICS = (
-    "NDCG",
-    "DCG",
-    "PFound",
-    "MAP",
-    "MRR",
-    "ERR",
-    "AverageGain",
-    "PrecisionAt",
-    "RecallAt",
-    "QueryRMSE",
-    "QueryAUC",
-    "PairAccuracy",
-    "FilteredDCG",
+    *("NDCG", "DCG", "PFound", "MAP", "MRR", "ERR", "AverageGain", "PrecisionAt", "RecallAt"),
+    *("QueryRMSE", "QueryAUC", "PairAccuracy", "FilteredDCG"),
 )
 
 
 class TrainSettings(Section):
     """`train`: the CatBoostRanker and how it is evaluated."""
 
-    loss: RankingLoss = Field(default="YetiRank", description="CatBoost ranking loss function")
-    iterations: int = Field(default=500, ge=1, le=100_000, description="maximum number of trees")
-    depth: int = Field(default=6, ge=1, le=16, description="tree depth")
-    learning_rate: float = Field(default=0.1, gt=0, le=1, description="boosting learning rate")
-    seed: int = Field(default=42, ge=0, description="random seed (same data and seed: the same model)")
-    threads: int | None = Field(default=None, ge=1, description="CPU threads (unset: all cores)")
-    border_count: int | None = Field(
-        default=None, ge=1, le=65535, description="float feature borders (unset: CatBoost's default, 254)"
+    panel: ClassVar[str | None] = "Training"
+
+    loss: Annotated[RankingLoss, Flag()] = Field(default="YetiRank", description="CatBoost ranking loss function")
+    iterations: Annotated[int, Flag()] = Field(default=500, ge=1, le=100_000, description="maximum number of trees")
+    depth: Annotated[int, Flag()] = Field(default=6, ge=1, le=16, description="tree depth")
+    learning_rate: Annotated[float, Flag()] = Field(default=0.1, gt=0, le=1, description="boosting learning rate")
+    seed: Annotated[int, Flag()] = Field(
+        default=42, ge=0, description="random seed (the same data and seed give the same model)"
     )
-    eval_fraction: float = Field(
+    threads: Annotated[int | None, Flag(unset="all cores")] = Field(default=None, ge=1, description="CPU threads")
+    border_count: Annotated[int | None, Flag(unset="CatBoost's, 254")] = Field(
+        default=None, ge=1, le=65535, description="borders per float feature"
+    )
+    eval_fraction: Annotated[
+        float, Flag(shorthand=("--no-eval", 0.0, "Train on every snapshot, hold none out (= --eval-fraction 0)."))
+    ] = Field(
         default=0.2,
         ge=0,
         lt=1,
         description="latest share of snapshots held out for evaluation and early stopping (0: train on everything)",
     )
-    early_stopping_rounds: int | None = Field(
-        default=50, ge=1, description="stop after this many iterations without a better held-out NDCG (unset: never)"
+    early_stopping_rounds: Annotated[int | None, Flag(unset="never")] = Field(
+        default=50, ge=1, description="stop after this many iterations without a better held-out NDCG"
     )
     eval_metric: str = Field(default="NDCG:top=5", description="CatBoost metric for early stopping")
-    categorical: Literal["hashed", "native"] = Field(
+    categorical: Annotated[Literal["hashed", "native"], Flag()] = Field(
         default="hashed",
-        description="hashed: the daemon's hash codes as numbers (ONNX-exportable); native: "
-        "CatBoost categorical features (JSON/CBM only)",
+        description="the six categorical features as hashed, the daemon's hash codes as numbers "
+        "(ONNX-exportable), or native, CatBoost categorical features (JSON/CBM only)",
     )
-    allow_worse_than_stub: bool = Field(
+    allow_worse_than_stub: Annotated[bool, Flag(negatable=False)] = Field(
         default=False,
         description="write the model even when its held-out NDCG@5 is not strictly above the daemon's stub "
-        "ranker's, or when too few snapshots are held out to compare them (it is then reported as such)",
+        "ranker's, or when too few snapshots are held out to compare them (it is then reported as not ready; "
+        "without it, nothing is written and the exit code is 3)",
     )
 
     @field_validator("eval_metric")
@@ -300,11 +333,19 @@ def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
     return True
 
 
+def _flag_of(loc: tuple[Any, ...]) -> str | None:
+    """``option --depth`` for ("train", "depth"), when that setting has a flag."""
+    section = SECTIONS.get(str(loc[0])) if loc else None
+    info = section.model_fields.get(str(loc[1])) if section is not None and len(loc) > 1 else None
+    flag = next((m for m in info.metadata if isinstance(m, Flag)), None) if info is not None else None
+    return f"option {flag.flag_for(str(loc[1]))}" if flag is not None else None
+
+
 def _source_of(
     loc: tuple[Any, ...], overrides: Mapping[str, Any], toml_path: Path | None, toml_data: Mapping[str, Any]
 ) -> str:
     if _lookup(overrides, loc):
-        return "a command-line option"
+        return _flag_of(loc) or "a command-line option"
     env_name = ENV_PREFIX + "__".join(str(p).upper() for p in loc)
     if env_name in {k.upper() for k in os.environ}:
         return f"environment variable {env_name}"
@@ -345,8 +386,9 @@ def load_settings(config: Path | None = None, overrides: Mapping[str, Any] | Non
                 lines.append(f"unknown setting {dotted!r} (from {source})")
             else:
                 lines.append(f"invalid value for {dotted!r} (from {source}): {err['msg']}")
+        first = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else None
         raise ConfigError(
-            "; ".join(lines), hint="see docs/configuration.md for every key, its type and default"
+            "; ".join(lines), hint="see docs/configuration.md for every key, its type and default", setting=first
         ) from exc
     finally:
         _ACTIVE_TOML.pop("path", None)

@@ -1,14 +1,14 @@
-"""The seed's `train_pipeline` API and command, over the project's services (no logic of its own).
+"""The seed's `train_pipeline` API and command: a compatibility layer over the services (no logic of its own).
 
     uv run smoothtask_trainer.train_pipeline --snapshots snapshots.jsonl --model-json model.json --model-onnx m.onnx
 
 is `smoothtask-trainer pipeline` under its old name; `TrainingPipeline` runs the same steps one call at a time.
+In `TrainingPipeline`, `train_from_snapshots` and `train_from_database` the gates (`min_snapshots`, ...) default
+to the ``[validation]`` settings; a value passed wins.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,15 +76,14 @@ class TrainingPipeline:
             return self.db_path
         if self._store is None:
             from smoothtask_trainer.services.collect import collect
+            from smoothtask_trainer.services.pipeline import plan_store
 
-            if self.use_temp_db:
-                self._tmpdir = Path(tempfile.mkdtemp(prefix="smoothtask-pipeline-"))
-                self._store = self._tmpdir / "store.db"
+            plan = plan_store(self.snapshot_files, None, self.store_path, self.use_temp_db, {})
+            if plan.tmpdir is not None:
                 # removed by cleanup(), or at the latest when this object is collected or the interpreter exits
                 # (the seed's own examples never call cleanup())
-                self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmpdir, ignore_errors=True)
-            else:
-                self._store = self.store_path
+                self._tmpdir, self._finalizer = plan.tmpdir, weakref.finalize(self, plan.remove)
+            self._store = plan.path
             collect(self.snapshot_files, self._store, self._settings().collect)
         return self._store
 
@@ -160,10 +159,7 @@ def train_from_snapshots(
     min_groups: int | None = None,
     **train_params: Any,
 ):  # noqa: ANN201
-    """Ingest snapshot logs into a temporary store, validate, train; the store is removed afterwards.
-
-    The gates default to the ``[validation]`` settings, as in `TrainingPipeline`.
-    """
+    """Ingest snapshot logs into a temporary store, validate, train; the store is removed afterwards."""
     pipeline = TrainingPipeline(
         snapshot_files=snapshot_files,
         use_temp_db=use_temp_db,
@@ -187,10 +183,7 @@ def train_from_database(
     min_groups: int | None = None,
     **train_params: Any,
 ):  # noqa: ANN201
-    """Validate an existing store and train on it (the store is never modified).
-
-    The gates default to the ``[validation]`` settings, as in `TrainingPipeline`.
-    """
+    """Validate an existing store and train on it (the store is never modified)."""
     pipeline = TrainingPipeline(
         db_path=db_path, min_snapshots=min_snapshots, min_processes=min_processes, min_groups=min_groups
     )

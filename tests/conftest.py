@@ -1,10 +1,14 @@
-"""Shared fixtures: a clean environment, a temporary working directory, a fixed terminal width."""
+"""Shared fixtures: a clean environment, a temporary working directory, a fixed terminal width; the CLI runner
+and a small simulated store."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+from tests.clirun import invoke
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +20,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sim_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated daemon database (40 snapshots, a small desktop), shared read-only by the tests."""
+    from smoothtask_trainer.simulator import write_snapshots
+
+    path = tmp_path_factory.mktemp("sim-store") / "sim.db"
+    write_snapshots(path, "sqlite", count=40, seed=2, scale=0.4)
+    return path
+
+
+@pytest.fixture
+def cli():  # noqa: ANN201
+    """`cli("train", "--db", ...)`: run the command line in this process and return the result."""
+    return invoke

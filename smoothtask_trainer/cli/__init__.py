@@ -30,43 +30,24 @@ def expand_multi_value_options(argv: list[str]) -> list[str]:
     return out
 
 
-class _CountingStdout:
-    """Forwards to stdout, counting what was written (to know whether a JSON document went out)."""
-
-    def __init__(self, inner: object) -> None:
-        self._inner = inner
-        self.written = 0
-
-    def write(self, text: str) -> int:
-        self.written += len(text)
-        return self._inner.write(text)  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
-
-
 def run(typer_app: Any, prog_name: str) -> None:
     """Run a Typer app on this process's arguments (several values after --snapshots; --json always one document)."""
     import json
     import sys
 
+    from smoothtask_trainer.cli.state import AppState
+
     args = expand_multi_value_options(sys.argv[1:])
-    if "--json" not in args:
-        typer_app(args=args, prog_name=prog_name)
-        return
-    # Usage errors are reported by Typer before any command runs, on stderr only; --json promises one document
-    # on stdout whatever happens, so one is written for them here.
-    counting = _CountingStdout(sys.stdout)
-    sys.stdout = counting  # type: ignore[assignment]
+    state = AppState()
     try:
-        typer_app(args=args, prog_name=prog_name)
+        typer_app(args=args, prog_name=prog_name, obj=state)
     except SystemExit as exc:
-        if exc.code == 2 and counting.written == 0:
+        # Usage errors are reported by Click before any command runs, on stderr only; --json promises one
+        # document on stdout whatever happens, so one is written for them here.
+        if exc.code == 2 and "--json" in args and not state.out.emitted:
             error = {"type": "UsageError", "message": "invalid command line; the reason is on stderr", "hint": None}
-            counting.write(json.dumps({"ok": False, "error": error}, indent=2) + "\n")
+            sys.stdout.write(json.dumps({"ok": False, "error": error}, indent=2) + "\n")
         raise
-    finally:
-        sys.stdout = counting._inner  # type: ignore[assignment]
 
 
 def main() -> None:

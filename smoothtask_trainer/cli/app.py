@@ -6,14 +6,20 @@ it runs, so `--help` and shell completion stay fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from smoothtask_trainer import __version__
-from smoothtask_trainer.cli.output import Output
+from smoothtask_trainer.cli import collect as _collect
+from smoothtask_trainer.cli import export as _export
+from smoothtask_trainer.cli import pipeline as _pipeline
+from smoothtask_trainer.cli import simulate as _simulate
+from smoothtask_trainer.cli import train as _train
+from smoothtask_trainer.cli import validate as _validate
+from smoothtask_trainer.cli.options import JsonOpt, QuietOpt, option
+from smoothtask_trainer.cli.state import state_of
 
 app = typer.Typer(
     name="smoothtask-trainer",
@@ -24,36 +30,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["--help"]},
     add_completion=True,
 )
-
-
-@dataclass
-class AppState:
-    """What the root options decided, for every command (held in the Typer context)."""
-
-    config: Path | None = None
-    out: Output = field(default_factory=Output)
-
-    def output(self, json_flag: bool = False, quiet_flag: bool = False) -> Output:
-        """The output mode, letting a command's own --json/--quiet add to the global ones."""
-        self.out.json = self.out.json or json_flag
-        self.out.quiet = (self.out.quiet or quiet_flag) and not self.out.json
-        return self.out
-
-    def settings(self, overrides: dict[str, Any] | None = None) -> Any:
-        """Settings with the command's flags on top (flag > env > file > default)."""
-        from smoothtask_trainer.settings import load_settings
-
-        return load_settings(self.config, overrides)
-
-
-def state_of(ctx: typer.Context | None) -> AppState:
-    """The AppState of this invocation (a default one outside a root callback, e.g. in tests)."""
-    if ctx is None:
-        return AppState()
-    root = ctx.find_root()
-    if not isinstance(root.obj, AppState):
-        root.obj = AppState()
-    return root.obj
 
 
 def _version(value: bool) -> None:
@@ -67,24 +43,20 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option(
+        option(
             "--config",
             "-c",
             help="TOML settings file (default: ./smoothtask-trainer.toml, then "
             "~/.config/smoothtask-trainer/config.toml).",
             envvar="SMOOTHTASK_CONFIG",
             dir_okay=False,
-            show_default=False,
         ),
     ] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print exactly one JSON document on stdout (for CI).")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential result.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: Annotated[bool, option("--verbose", "-v", help="Say more on stderr.")] = False,
     version: Annotated[
-        bool,
-        typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True),
+        bool, option("--version", help="Show the version and exit.", callback=_version, is_eager=True)
     ] = False,
 ) -> None:
     """Train the SmoothTask daemon's app-group ranker from its snapshot logs."""
@@ -96,13 +68,6 @@ def root(
 
 
 # ---- the command tree ------------------------------------------------------------------------------------------
-from smoothtask_trainer.cli import collect as _collect  # noqa: E402
-from smoothtask_trainer.cli import export as _export  # noqa: E402
-from smoothtask_trainer.cli import pipeline as _pipeline  # noqa: E402
-from smoothtask_trainer.cli import simulate as _simulate  # noqa: E402
-from smoothtask_trainer.cli import train as _train  # noqa: E402
-from smoothtask_trainer.cli import validate as _validate  # noqa: E402
-
 app.command("collect", rich_help_panel="Data", epilog=_collect.EPILOG)(_collect.collect)
 app.command("simulate", rich_help_panel="Data", epilog=_simulate.EPILOG)(_simulate.simulate)
 app.command("validate", rich_help_panel="Data", epilog=_validate.EPILOG)(_validate.validate)

@@ -28,6 +28,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
+#: Options the Python API and the command line name differently (the rest: ``--`` + the name with dashes).
+IRREGULAR_FLAGS = {"outputs": "--model-json/--model-onnx/--model-cbm", "sources": "SOURCES"}
+
+
+def flag_name(name: str) -> str:
+    """How the command line names option `name` (a settings key or a service parameter) in a message."""
+    from smoothtask_trainer.settings_fields import flag_names
+
+    if name in IRREGULAR_FLAGS:
+        return IRREGULAR_FLAGS[name]
+    return flag_names().get(name) or "--" + name.rsplit(".", 1)[-1].replace("_", "-")
+
+
 def debug_enabled() -> bool:
     return os.environ.get("SMOOTHTASK_DEBUG", "").lower() not in ("", "0", "false", "no")
 
@@ -37,7 +50,7 @@ def boundary(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from smoothtask_trainer.cli.app import state_of
+        from smoothtask_trainer.cli.state import state_of
 
         ctx = kwargs.get("ctx")
         out = state_of(ctx).out if ctx is not None else None
@@ -46,7 +59,7 @@ def boundary(fn: F) -> F:
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
         except SmoothtaskError as exc:
-            _report(out, exc.message, exc.hint, type(exc).__name__, exc)
+            _report(out, *exc.render(flag_name), type(exc).__name__, exc)
             raise typer.Exit(exc.exit_code) from None
         except sqlite3.Error as exc:  # a store failure a service did not name a file for: still say what it is
             err = translate(exc, "the SQLite file", "using")

@@ -1,25 +1,26 @@
-"""Option aliases shared by the commands.
+"""Option aliases shared by the commands: the ones that are not settings (paths, output mode, switches).
 
-Settings-backed options default to ``None``: "not given" lets the environment, the config file or the default
-decide (precedence: flag > env > file > default).
+Options backed by a setting are not written here: `cli.command.command` makes them from the settings model.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-JsonOpt = Annotated[
-    bool,
-    typer.Option("--json", help="Print exactly one JSON document on stdout (for CI).", show_default=False),
-]
-QuietOpt = Annotated[
-    bool,
-    typer.Option("--quiet", "-q", help="Print only the essential result (a path or a count).", show_default=False),
-]
-DbOpt = Annotated[
-    Path,
-    typer.Option("--db", help="The SQLite snapshot store.", dir_okay=False, show_default=False),
-]
+
+def examples(*commands: str) -> str:
+    """A command's help epilog: its example command lines."""
+    return "Examples:\n\n" + "\n\n".join(f"  {c}" for c in commands) + "\n"
+
+
+def option(*decls: str, help: str, panel: str | None = None, **kw: Any) -> Any:  # noqa: A002 - Typer's name
+    """A Typer option whose default is not repeated in its help (the help says it when it matters)."""
+    return typer.Option(*decls, help=help, show_default=False, rich_help_panel=panel, **kw)
+
+
+JsonOpt = Annotated[bool, option("--json", help="Print exactly one JSON document on stdout (for CI).")]
+QuietOpt = Annotated[bool, option("--quiet", "-q", help="Print only the essential result (a path or a count).")]
+DbOpt = Annotated[Path, option("--db", help="The SQLite snapshot store.", dir_okay=False)]

@@ -27,6 +27,7 @@ class Output:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
+    emitted: bool = False  #: a result or error document went to stdout
 
     @cached_property
     def stdout(self) -> Console:
@@ -46,6 +47,7 @@ class Output:
 
     def emit(self, result: BaseModel, human: Callable[[Console], None], quiet_line: str | None = None) -> None:
         """Print a command's result in the selected mode."""
+        self.emitted = True
         if self.json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
             sys.stdout.flush()
@@ -57,6 +59,7 @@ class Output:
 
     def emit_json(self, payload: dict[str, Any]) -> None:
         """One JSON document on stdout (for errors under `--json`)."""
+        self.emitted = True
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
 
     def info(self, message: str) -> None:
@@ -85,110 +88,53 @@ class Output:
         return self.human and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
     @contextlib.contextmanager
-    def byte_progress(self) -> Iterator[Callable[[str, int, int | None, int], None] | None]:
-        """A callback `(label, bytes_done, bytes_total, records)` drawing one bar per source, or None."""
-        if not self.show_progress:
-            yield None
-            return
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        progress = Progress(
-            TextColumn("{task.description}", justify="left"),
-            BarColumn(),
-            DownloadColumn(),
-            TextColumn("{task.fields[records]:>9,} records"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.stderr,
-            transient=True,
-        )
-        tasks: dict[str, Any] = {}
-
-        def update(label: str, done: int, total: int | None, records: int) -> None:
-            if label not in tasks:
-                name = label if len(label) <= 40 else "…" + label[-39:]
-                tasks[label] = progress.add_task(name, total=total, records=0)
-            progress.update(tasks[label], completed=done, records=records)
-
-        with progress:
-            yield update
-
-    @contextlib.contextmanager
     def step_progress(self) -> Iterator[StepProgress | None]:
-        """One display for all the steps of a run (rich allows a single live display at a time), or None."""
-        if not self.show_progress:
-            yield None
-            return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=self.stderr,
-            transient=True,
-        )
-        with progress:
-            yield StepProgress(progress)
-
-    @contextlib.contextmanager
-    def count_progress(self, description: str, total: int) -> Iterator[Callable[..., None] | None]:
-        """A callback `(done, total, note="")` drawing one bar with a short note after it, or None."""
+        """One display for every bar of a run (rich allows a single live display at a time), or None."""
         if not self.show_progress:
             yield None
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        progress = Progress(
-            TextColumn(description),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,}"),
-            TextColumn("{task.fields[note]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.stderr,
-            transient=True,
-        )
-        task = progress.add_task(description, total=total, note="")
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"))
+        progress = Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=self.stderr, transient=True)
         with progress:
-            yield lambda done, tot, note="": progress.update(task, completed=done, total=tot, note=note)
+            yield StepProgress(progress)
+
+    @contextlib.contextmanager
+    def byte_progress(self) -> Iterator[Callable[[str, int, int | None, int], None] | None]:
+        """A callback `(label, bytes_done, bytes_total, records)` drawing one bar per source, or None."""
+        with self.step_progress() as bars:
+            yield bars.collect if bars else None
+
+    @contextlib.contextmanager
+    def count_progress(self, description: str, total: int) -> Iterator[Callable[..., None] | None]:
+        """A callback `(done, total, note="")` drawing one bar with a short note after it, or None."""
+        with self.step_progress() as bars:
+            yield (lambda done, tot, note="": bars.count(description, done, tot, note)) if bars else None
 
 
 class StepProgress:
-    """One progress display for a multi-step run: byte bars while collecting, an iteration bar while training."""
+    """The bars of one run: a byte bar per source while collecting, a count bar (training, simulating)."""
 
     def __init__(self, progress: Any) -> None:
         self._progress = progress
         self._tasks: dict[str, Any] = {}
 
-    def _task(self, key: str, label: str, total: int | None) -> Any:
-        if key not in self._tasks:
+    def _update(self, label: str, total: int | None, done: int, detail: str) -> None:
+        if label not in self._tasks:
             name = label if len(label) <= 40 else "…" + label[-39:]
-            self._tasks[key] = self._progress.add_task(name, total=total, detail="")
-        return self._tasks[key]
+            self._tasks[label] = self._progress.add_task(name, total=total, detail="")
+        self._progress.update(self._tasks[label], completed=done, total=total, detail=detail)
 
     def collect(self, label: str, done: int, total: int | None, records: int) -> None:
         size = f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB" if total else f"{done / 1e6:,.0f} MB"
-        self._progress.update(
-            self._task(f"c:{label}", label, total), completed=done, detail=f"{size}, {records:,} records"
-        )
+        self._update(label, total, done, f"{size}, {records:,} records")
+
+    def count(self, label: str, done: int, total: int, note: str = "") -> None:
+        self._update(label, total, done, f"{done:,}/{total:,}" + (f"  {note}" if note else ""))
 
     def train(self, done: int, total: int, metric: float | None) -> None:
-        note = f", held-out NDCG {metric:.4f}" if metric is not None else ""
-        self._progress.update(
-            self._task("train", "training", total),
-            completed=done,
-            total=total,
-            detail=f"{done:,}/{total:,} iterations{note}",
-        )
+        self.count("training", done, total, f"held-out NDCG {metric:.4f}" if metric is not None else "")
 
 
 def human_bytes(n: int | None) -> str:

@@ -35,6 +35,16 @@ class FileReport(BaseModel):
     seconds: float = 0.0
     note: str | None = None
 
+    def skipped_lines(self) -> list[str]:
+        """``file:line: skipped: reason`` for each listed skipped record, and how many more were skipped."""
+        lines = [
+            f"{self.source}{f':{s.line}' if s.line is not None else ''}: skipped: {s.reason}"
+            for s in self.first_skipped
+        ]
+        if self.skipped_records > len(self.first_skipped):
+            lines.append(f"{self.source}: {self.skipped_records - len(self.first_skipped)} more records skipped")
+        return lines
+
 
 class StoreTotals(BaseModel):
     """Row counts of the store's tables."""

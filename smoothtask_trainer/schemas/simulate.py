@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from smoothtask_trainer.settings import Flag
 
 SimulateFormat = Literal["jsonl", "jsonl-nested", "sqlite"]
 
@@ -19,19 +21,29 @@ class SimulateOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    output: Path = Field(description="File to write; a name ending in .gz is gzip-compressed (SQLite too)")
-    format: SimulateFormat = Field(
-        "jsonl",
-        description="jsonl (flat seed shape), jsonl-nested (the daemon's "
-        "serde shape) or sqlite (a daemon-schema database)",
+    output: Annotated[Path, Flag(short="-o")] = Field(
+        description="file to write; a name ending in .gz is gzip-compressed (SQLite too)"
     )
-    snapshots: int = Field(2000, ge=1, description="number of snapshots (daemon loop iterations)")
-    seed: int = Field(42, description="random seed; the same seed and options give byte-identical output")
-    interval_ms: int = Field(500, ge=1, description="time between snapshots (the daemon's polling_interval_ms)")
-    labels: bool = Field(True, description="write ground-truth teacher labels; False writes NULL like the daemon")
+    format: Annotated[SimulateFormat, Flag()] = Field(
+        "jsonl",
+        description="what to write: jsonl (the flat seed shape), jsonl-nested (the daemon's serde shape) or "
+        "sqlite (a daemon-schema database)",
+    )
+    snapshots: Annotated[int, Flag()] = Field(2000, ge=1, description="number of snapshots (daemon loop iterations)")
+    seed: Annotated[int, Flag()] = Field(
+        42, description="random seed; the same seed and options give byte-identical output"
+    )
+    interval_ms: Annotated[int, Flag()] = Field(
+        500, ge=1, description="time between snapshots (the daemon's polling_interval_ms)"
+    )
+    labels: Annotated[bool, Flag()] = Field(
+        True, description="write the ground-truth teacher labels (off: NULLs, as the real daemon writes)"
+    )
     start: datetime = Field(DEFAULT_START, description="timestamp of the first snapshot (naive means UTC)")
-    scale: float = Field(1.0, gt=0, le=16, description="desktop size: 1.0 is ~40 app groups, ~190 processes")
-    overwrite: bool = Field(False, description="replace an existing output file")
+    scale: Annotated[float, Flag()] = Field(
+        1.0, ge=0.05, le=16, description="desktop size: 1.0 is ~40 app groups, ~190 processes"
+    )
+    overwrite: Annotated[bool, Flag(negatable=False)] = Field(False, description="replace an existing output file")
 
     @field_validator("start")
     @classmethod

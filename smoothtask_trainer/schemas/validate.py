@@ -26,9 +26,11 @@ class StoreStats(BaseModel):
 
 
 class FeatureStat(BaseModel):
-    index: int
-    name: str
-    kind: str
+    """One of the 51 features over the dataset: NULL share, range, and whether the daemon fills it."""
+
+    index: int = Field(description="position in the daemon's feature vector (0-50)")
+    name: str = Field(description="the contract's name of the feature")
+    kind: str = Field(description="numeric, bool or categorical (hashed)")
     null_ratio: float = Field(description="share of rows whose source value is NULL (before the daemon's default)")
     constant: bool = Field(description="one value in every row (after defaults)")
     min: float
@@ -39,6 +41,8 @@ class FeatureStat(BaseModel):
 
 
 class QuerySizes(BaseModel):
+    """App groups per snapshot (the ranking's query sizes)."""
+
     queries: int
     min: int
     median: float
@@ -48,6 +52,8 @@ class QuerySizes(BaseModel):
 
 
 class LabelStats(BaseModel):
+    """Where the labels came from, and how many snapshots they can rank."""
+
     source: Literal["teacher_score", "teacher_class", "rules"]
     requested: str
     distribution: dict[str, int] = Field(description="rows per label value (scores in 0.1-wide bins)")
@@ -57,6 +63,8 @@ class LabelStats(BaseModel):
 
 
 class Gate(BaseModel):
+    """One data-quality gate: its threshold, what was measured, and the verdict."""
+
     name: str
     threshold: float
     measured: float

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from smoothtask_trainer import __version__, contract
-from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, OutputPathError
+from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, OutputPathError, opt
 from smoothtask_trainer.files import fsync, refuse_same_files, sha256_file, temp_beside
 from smoothtask_trainer.schemas.model import ArtifactEntry, ExportMetadata, ExportResult
 from smoothtask_trainer.services import catboost_json, onnx_export
@@ -262,14 +262,29 @@ def export_model(
     return export(model_path, format, output_path, metadata, validate).model_dump(mode="json")
 
 
+def parse_metadata(text: str) -> dict[str, Any]:
+    """Extra metadata given as JSON text: it must be an object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{opt('metadata')} is not valid JSON ({exc.msg} at character {exc.pos})",
+            hint=f"""quote the object for the shell: {opt("metadata")} '{{"version": "1.0.0"}}'""",
+            setting="metadata",
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{opt('metadata')} must be a JSON object, not {type(value).__name__}", setting="metadata")
+    return value
+
+
 def export(
     model_path: str | Path,
     format: str,  # noqa: A002
     output_path: str | Path,
-    metadata: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | str | None = None,
     validate: bool = True,
 ) -> ExportResult:
-    """`export_model` returning the typed result (what the CLI renders)."""
+    """`export_model` returning the typed result (what the CLI renders); `metadata` may be JSON text."""
     fmt = check_format(format, "format (--format)")
     src, out = Path(model_path), Path(output_path)
     if not src.exists():
@@ -277,6 +292,7 @@ def export(
     if not src.is_file():
         raise ConfigError(f"model {src} is not a file (--model)", hint="pass the .json or .cbm file itself")
     refuse_same_files([("input model", src)], [(f"{fmt} model output", out), ("metadata output", sidecar_path(out))])
+    metadata = parse_metadata(metadata) if isinstance(metadata, str) else metadata
     if metadata is not None and (not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata)):
         raise ConfigError("metadata (--metadata) must be a JSON object with string keys", hint='e.g. {"version": "2"}')
     in_fmt = detect_format(src)

@@ -1,6 +1,6 @@
 """`pipeline`: collect → validate → train → export in one run, each step reported, nothing read twice.
 
-The store is the user's (`--db` or `--store`: never deleted), a temporary one (`--use-temp-db`: removed at the
+The store is the user's (`db` or `store`: never deleted), a temporary one (`use_temp_db`: removed at the
 end unless `keep_store`), or by default `smoothtask-store.db` beside the first model file (kept, so running the
 same pipeline again ingests nothing new). The dataset `validate` builds is the one `train` trains on.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from smoothtask_trainer.errors import ConfigError, ValidationFailed
+from smoothtask_trainer.errors import ConfigError, ValidationFailed, opt
 from smoothtask_trainer.schemas.collect import CollectResult
 from smoothtask_trainer.schemas.train import TrainReport
 from smoothtask_trainer.schemas.validate import ValidationReport
@@ -38,7 +39,7 @@ class PipelineReport(BaseModel):
 
     ok: bool
     store: str
-    store_kind: str = Field(description="given (--db), named (--store), default (beside the model) or temporary")
+    store_kind: str = Field(description="given (db), named (store), default (beside the model) or temporary")
     store_kept: bool
     steps: list[StepReport] = Field(default_factory=list)
     collect: CollectResult | None = None
@@ -52,34 +53,49 @@ class PipelineReport(BaseModel):
 StepFn = Callable[[StepReport], None]
 
 
-def resolve_store(
+@dataclass
+class StorePlan:
+    """Where a run's store is, what kind it is, and the temporary directory to remove (only for "temporary")."""
+
+    path: Path
+    kind: str  #: given (an existing store), named, default (beside the first model file) or temporary
+    tmpdir: Path | None = None
+
+    def remove(self) -> None:
+        """Remove the temporary store (nothing else is ever removed)."""
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+def plan_store(
     snapshots: Sequence[str] | None,
     db: Path | None,
     store: Path | None,
     use_temp_db: bool,
-    outputs: dict[str, Path | None],
-) -> tuple[Path, str, Path | None]:
-    """(store path, kind, temporary directory to remove or None); checks the combination of options."""
+    outputs: Mapping[str, Path | None],
+) -> StorePlan:
+    """The store of a run, after checking the combination of options (shared by the CLI and the Python API)."""
     if bool(snapshots) == (db is not None):
         raise ConfigError(
-            "give exactly one of --snapshots and --db",
-            hint="--snapshots FILES... to ingest logs, or --db STORE to train on a store",
+            f"give exactly one of {opt('snapshots')} and {opt('db')}",
+            hint=f"{opt('snapshots')} FILES... to ingest logs, or {opt('db')} STORE to train on a store",
         )
     if db is not None:
         if store is not None or use_temp_db:
-            raise ConfigError("--store and --use-temp-db go with --snapshots, not --db")
-        return Path(db), "given", None
+            raise ConfigError(f"{opt('store')} and {opt('use_temp_db')} go with {opt('snapshots')}, not {opt('db')}")
+        return StorePlan(Path(db), "given")
     if store is not None and use_temp_db:
-        raise ConfigError("give --store or --use-temp-db, not both")
+        raise ConfigError(f"give {opt('store')} or {opt('use_temp_db')}, not both")
     if store is not None:
-        return Path(store), "named", None
+        return StorePlan(Path(store), "named")
     if use_temp_db:
         tmp = Path(tempfile.mkdtemp(prefix="smoothtask-pipeline-"))
-        return tmp / "store.db", "temporary", tmp
+        return StorePlan(tmp / "store.db", "temporary", tmp)
     first = next((Path(p) for p in outputs.values() if p is not None), None)
     if first is None:
-        raise ConfigError("no output file given", hint="name at least one of --model-json, --model-onnx, --model-cbm")
-    return first.parent / DEFAULT_STORE_NAME, "default", None
+        raise ConfigError("no output file given", hint=f"name at least one of {opt('outputs')}")
+    return StorePlan(first.parent / DEFAULT_STORE_NAME, "default")
 
 
 def _inputs(snapshots: Sequence[str] | None, store_path: Path) -> list[tuple[str, str | Path | None]]:
@@ -103,7 +119,7 @@ def run_pipeline(
     on_collect_progress: Callable[..., None] | None = None,
     on_train_progress: Callable[..., None] | None = None,
 ) -> PipelineReport:
-    """Run collect (with --snapshots), validate, train and export.
+    """Run collect (with `snapshots`), validate, train and export.
 
     Raises:
         ValidationFailed: A data-quality gate failed (`.report` is the PipelineReport): before training, or the
@@ -115,15 +131,16 @@ def run_pipeline(
     from smoothtask_trainer.services.validate import gates_hint, validate_and_build
 
     started = time.perf_counter()
-    path, kind, tmpdir = resolve_store(snapshots, db, store, use_temp_db, outputs)
+    plan = plan_store(snapshots, db, store, use_temp_db, outputs)
+    path = plan.path
     try:
         # Before any work: a bad output path must not cost a collect, and no output may replace an input.
         check_outputs(outputs, settings.train, inputs=_inputs(snapshots, path))
     except BaseException:
-        if tmpdir is not None:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+        plan.remove()
         raise
-    report = PipelineReport(ok=False, store=str(path), store_kind=kind, store_kept=tmpdir is None or keep_store)
+    temporary = plan.tmpdir is not None
+    report = PipelineReport(ok=False, store=str(path), store_kind=plan.kind, store_kept=not temporary or keep_store)
 
     def step(name: str) -> StepReport:
         item = StepReport(name=name, status="running")
@@ -179,7 +196,7 @@ def run_pipeline(
                 report.train = exc.report
                 item.figures = _train_figures(exc.report)
             done(item, t0, "failed")
-            raise ValidationFailed(exc.message, report=report, hint=exc.hint) from exc
+            raise ValidationFailed(exc.raw_message, report=report, hint=exc.raw_hint) from exc
         t = report.train
         item.figures = _train_figures(t)
         item.outputs = [a.path for a in t.artifacts]
@@ -187,10 +204,8 @@ def run_pipeline(
         done(item, t0)
         report.ok = True
     finally:
-        if tmpdir is not None and not keep_store:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        elif tmpdir is not None:
-            report.store_kept = True
+        if not keep_store:
+            plan.remove()
         report.seconds = round(time.perf_counter() - started, 3)
     return report
 

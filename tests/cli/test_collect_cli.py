@@ -6,16 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from smoothtask_trainer.cli import app
 from tests import factories as F
-
-runner = CliRunner()
-
-
-def run(*args: str, env: dict[str, str] | None = None):
-    return runner.invoke(app, list(args), prog_name="smoothtask-trainer", env=env)
+from tests.clirun import invoke as run
 
 
 def test_human_output_is_a_table_on_stdout(tmp_path: Path) -> None:

@@ -8,16 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from smoothtask_trainer.cli import app
+from tests.clirun import invoke as run
 from tests.unit.test_export import train_ranker
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(app, list(args), prog_name="smoothtask-trainer")
 
 
 @pytest.fixture(scope="module")

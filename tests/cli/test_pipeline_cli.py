@@ -8,18 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from smoothtask_trainer.cli import app, expand_multi_value_options
+from smoothtask_trainer.cli import expand_multi_value_options
 from smoothtask_trainer.cli import pipeline as pipeline_cli
+from tests.clirun import invoke
 
-runner = CliRunner()
 FAST = {"SMOOTHTASK_TRAIN__ITERATIONS": "10", "SMOOTHTASK_TRAIN__DEPTH": "3", "SMOOTHTASK_TRAIN__THREADS": "2"}
 
 
 def run(*args: str, env: dict[str, str] | None = None):
-    argv = expand_multi_value_options(list(args))
-    return runner.invoke(app, argv, prog_name="smoothtask-trainer", env={**FAST, **(env or {})})
+    return invoke(*args, env={**FAST, **(env or {})})
 
 
 @pytest.fixture(scope="module")

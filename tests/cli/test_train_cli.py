@@ -6,26 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from smoothtask_trainer.cli import app
 from tests import factories as F
+from tests.clirun import invoke as run
 
-runner = CliRunner()
 FAST = ["--iterations", "8", "--depth", "3", "--threads", "2"]
 
 
-def run(*args: str, env: dict[str, str] | None = None):
-    return runner.invoke(app, list(args), prog_name="smoothtask-trainer", env=env)
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from smoothtask_trainer.simulator import write_snapshots
-
-    path = tmp_path_factory.mktemp("train-cli") / "sim.db"
-    write_snapshots(path, "sqlite", count=40, seed=2, scale=0.4)
-    return path
+@pytest.fixture
+def db(sim_store: Path) -> Path:
+    return sim_store
 
 
 def test_json_report_and_files(db: Path, tmp_path: Path) -> None:

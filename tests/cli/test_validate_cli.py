@@ -7,17 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from smoothtask_trainer import contract, load_dataset, validate_dataset
-from smoothtask_trainer.cli import app
 from tests import factories as F
-
-runner = CliRunner()
-
-
-def run(*args: str, env: dict[str, str] | None = None):
-    return runner.invoke(app, list(args), prog_name="smoothtask-trainer", env=env)
+from tests.clirun import invoke as run
 
 
 @pytest.fixture
