@@ -112,7 +112,19 @@ def _insert_batch(con: sqlite3.Connection, batch: Batch, report: FileReport, set
         snaps.append(item[2])
         procs.extend(item[3])
         groups.extend(item[4])
-    con.execute("SAVEPOINT smoothtask_batch")
+    if _insert_rows(con, "smoothtask_batch", snaps, procs, groups, report) is not None:
+        # Something the decoder let through that SQLite refuses: find the record, skip it, keep the rest.
+        for line, _sid, snap, procs_one, groups_one in kept:
+            refused = _insert_rows(con, "smoothtask_one", [snap], procs_one, groups_one, report)
+            if refused is not None:
+                _note_skipped(report, [(line, f"the store refused the record: {refused}")], 1, settings)
+
+
+def _insert_rows(
+    con: sqlite3.Connection, savepoint: str, snaps: list, procs: list, groups: list, report: FileReport
+) -> Exception | None:
+    """Insert the rows under a savepoint and count them; a value SQLite refuses rolls them back and is returned."""
+    con.execute(f"SAVEPOINT {savepoint}")
     try:
         con.executemany(_INSERT["snapshots"], snaps)
         con.executemany(_INSERT["processes"], procs)
@@ -120,36 +132,14 @@ def _insert_batch(con: sqlite3.Connection, batch: Batch, report: FileReport, set
     except Exception as exc:
         if not is_data_error(exc):
             raise  # the store failed (disk full, I/O): SQLite may have rolled back already; no savepoint left
-        # Something the decoder let through that SQLite refuses: find the record, skip it, keep the rest.
-        con.execute("ROLLBACK TO smoothtask_batch")
-        con.execute("RELEASE smoothtask_batch")
-        for item in kept:
-            _insert_one(con, item, report, settings)
-        return
-    con.execute("RELEASE smoothtask_batch")
+        con.execute(f"ROLLBACK TO {savepoint}")
+        con.execute(f"RELEASE {savepoint}")
+        return exc
+    con.execute(f"RELEASE {savepoint}")
     report.snapshots_inserted += len(snaps)
     report.processes_inserted += len(procs)
     report.app_groups_inserted += len(groups)
-
-
-def _insert_one(con: sqlite3.Connection, item: tuple, report: FileReport, settings: CollectSettings) -> None:
-    line, _sid, snap, procs, groups = item
-    con.execute("SAVEPOINT smoothtask_one")
-    try:
-        con.execute(_INSERT["snapshots"], snap)
-        con.executemany(_INSERT["processes"], procs)
-        con.executemany(_INSERT["app_groups"], groups)
-    except Exception as exc:
-        if not is_data_error(exc):
-            raise
-        con.execute("ROLLBACK TO smoothtask_one")
-        con.execute("RELEASE smoothtask_one")
-        _note_skipped(report, [(line, f"the store refused the record: {exc}")], 1, settings)
-        return
-    con.execute("RELEASE smoothtask_one")
-    report.snapshots_inserted += 1
-    report.processes_inserted += len(procs)
-    report.app_groups_inserted += len(groups)
+    return None
 
 
 def ingest_sqlite(

@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT.parent / "shared" / "seed" / "README.ru.md"
 
 if not SEED.is_file():
