@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import typer
 
-from smoothtask_trainer import docsgen
 from smoothtask_trainer.cli import app
+from tools import docgen as docsgen
 
 CLI_MD = docsgen.DOCS / "cli.md"
 UPDATE = os.environ.get(docsgen.UPDATE_ENV) == "1"
@@ -71,7 +71,8 @@ def test_every_command_has_help_and_is_documented_with_every_option() -> None:
 def test_reference_shows_defaults_ranges_and_examples() -> None:
     text = CLI_MD.read_text()
     simulate = section(text, f"{docsgen.PROG} simulate")
-    assert "| `--snapshots <int range>` | How many snapshots to write. [default: 2000; x>=1] |" in simulate
+    snapshots = "| `--snapshots INTEGER` | Number of snapshots (daemon loop iterations). (default: 2000; N ≥ 1) |"
+    assert snapshots in simulate
     assert "`--format <jsonl\\|jsonl-nested\\|sqlite>`" in simulate  # a | in a table cell is escaped
     assert "```bash\nsmoothtask-trainer simulate --output demo.jsonl.gz --snapshots 500\n" in simulate
     collect = section(text, f"{docsgen.PROG} collect")
@@ -79,6 +80,9 @@ def test_reference_shows_defaults_ranges_and_examples() -> None:
     assert "[env var: SMOOTHTASK_CONFIG]" in section(text, docsgen.PROG)
     train = section(text, f"{docsgen.PROG} train")
     assert train.index("**Options**") < train.index("**Training**") < train.index("**Dataset**")
+    # an option derived from a setting shows its default, its bounds and its settings key
+    assert "(default: 6; 1 ≤ N ≤ 16; settings key train.depth)" in train
+    assert "(default: 0.1; 0 < N ≤ 1; settings key train.learning_rate)" in train
 
 
 def test_reference_does_not_depend_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from smoothtask_trainer import docsgen
 from smoothtask_trainer.cli import app
+from tools import docgen as docsgen
 
 SHELLS = list(docsgen.COMPLETION_FILES)
 UPDATE = os.environ.get(docsgen.UPDATE_ENV) == "1"

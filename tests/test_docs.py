@@ -7,15 +7,13 @@ import re
 import sqlite3
 from pathlib import Path
 
-from smoothtask_trainer import docsgen
+from tools import docgen as docsgen
 
 
 def test_generated_tables_are_current() -> None:
     for filename, blocks in docsgen.GENERATED.items():
         text = (docsgen.DOCS / filename).read_text()
-        assert docsgen.render(text, blocks) == text, (
-            f"docs/{filename} is stale: run `uv run python -m smoothtask_trainer.docsgen`"
-        )
+        assert docsgen.render(text, blocks) == text, f"docs/{filename} is stale: run `uv run python -m tools.docgen`"
 
 
 def test_features_table_lists_every_slot() -> None:
