@@ -30,7 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from smoothtask_trainer.errors import ConfigError
+from smoothtask_trainer.errors import ConfigError, opt
 
 ENV_PREFIX = "SMOOTHTASK_"
 #: Environment variables with our prefix that are not settings.
@@ -285,7 +285,7 @@ def resolve_config_path(explicit: Path | None) -> Path | None:
         if not explicit.is_file():
             raise ConfigError(
                 f"config file {explicit} does not exist or is not a file",
-                hint="pass an existing TOML file to --config (or unset SMOOTHTASK_CONFIG)",
+                hint=f"pass an existing TOML file to {opt('config')} (or unset SMOOTHTASK_CONFIG)",
             )
         return explicit
     return next((p for p in default_config_paths() if p.is_file()), None)

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from smoothtask_trainer.errors import SmoothtaskError, StoreError
+from smoothtask_trainer.errors import SmoothtaskError, StoreError, opt
 
 # Primary result codes (https://sqlite.org/rescode.html), the low byte of the extended code.
 SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 3, 5, 6, 8, 10
@@ -57,7 +57,7 @@ def translate(exc: sqlite3.Error, path: str | Path, action: str = "using") -> Sm
         return StoreError(
             f"{path} is read-only {detail}",
             hint="check the permissions of the file and of its directory (SQLite writes a journal beside it), "
-            "or choose another --db",
+            f"or choose another {opt('db')}",
         )
     if code in (SQLITE_PERM, SQLITE_AUTH, SQLITE_CANTOPEN):
         return StoreError(
@@ -67,7 +67,7 @@ def translate(exc: sqlite3.Error, path: str | Path, action: str = "using") -> Sm
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return StoreError(
             f"{path} is damaged {detail}",
-            hint="restore it from a backup, or collect the snapshot logs into a new store (--db NEW.db)",
+            hint=f"restore it from a backup, or collect the snapshot logs into a new store ({opt('db')} NEW.db)",
         )
     if code == SQLITE_IOERR:
         return StoreError(

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from smoothtask_trainer import __version__, contract
-from smoothtask_trainer.errors import OutputPathError, StoreError
+from smoothtask_trainer.errors import OutputPathError, StoreError, opt
 from smoothtask_trainer.files import SQLITE_MAGIC, ensure_parent
 from smoothtask_trainer.sqlite_errors import translate
 
@@ -69,11 +69,12 @@ def check_writable_target(path: Path) -> None:
     ensure_parent(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.exists() and not os.access(path, os.W_OK):
-        raise OutputPathError(f"store {path} is not writable", hint="check its permissions or choose another --db")
+        hint = f"check its permissions or choose another {opt('db')}"
+        raise OutputPathError(f"store {path} is not writable", hint=hint)
     if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
         raise OutputPathError(
             f"cannot create store {path}: directory {parent} is not writable",
-            hint="choose a --db path in a directory you can write",
+            hint=f"choose a {opt('db')} path in a directory you can write",
         )
 
 
@@ -124,7 +125,7 @@ def connect(path: Path, *, create: bool = True, lock_timeout_s: float = 5.0) -> 
     if existed and not is_sqlite_file(path):
         raise StoreError(
             f"{path} exists and is not an SQLite database",
-            hint="choose a new --db path; this tool never overwrites a file it did not create",
+            hint=f"choose a new {opt('db')} path; this tool never overwrites a file it did not create",
         )
     if not existed and not create:
         raise StoreError(f"store {path} does not exist", hint="create it with `smoothtask-trainer collect`")
@@ -145,12 +146,12 @@ def connect(path: Path, *, create: bool = True, lock_timeout_s: float = 5.0) -> 
                 if problems:
                     raise StoreError(
                         f"{path} does not have the SmoothTask snapshot schema: " + "; ".join(problems),
-                        hint="use a new --db path; a store with another schema is refused, never altered",
+                        hint=f"use a new {opt('db')} path; a store with another schema is refused, never altered",
                     )
             elif tables - {INGEST_TABLE, META_TABLE}:
                 raise StoreError(
                     f"{path} is an SQLite database with other tables ({', '.join(sorted(tables)[:5])})",
-                    hint="use a new --db path; this tool only writes SmoothTask stores",
+                    hint=f"use a new {opt('db')} path; this tool only writes SmoothTask stores",
                 )
         con.execute("BEGIN IMMEDIATE")
         for table in contract.TABLES:
@@ -185,7 +186,7 @@ def check_integrity(con: sqlite3.Connection, path: Path) -> None:
     if problems != ["ok"]:
         raise StoreError(
             f"{path} is damaged (SQLite's quick_check: {'; '.join(problems)[:300]}); nothing was written to it",
-            hint="restore it from a backup, or collect the snapshot logs into a new store (--db NEW.db)",
+            hint=f"restore it from a backup, or collect the snapshot logs into a new store ({opt('db')} NEW.db)",
         )
 
 

@@ -24,7 +24,9 @@ class TrainReport(BaseModel):
     label_source: str
     params: dict[str, Any] = Field(description="the resolved CatBoost parameters")
     train: SplitInfo
-    eval: SplitInfo | None = Field(None, description="the latest snapshots, held out (None with --no-eval)")
+    eval: SplitInfo | None = Field(
+        None, description="the latest snapshots, held out (None when train.eval_fraction is 0)"
+    )
     metrics: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="NDCG@1/3/5/10 on the held-out snapshots: model, stub ranker, random order"
     )

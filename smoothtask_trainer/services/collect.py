@@ -21,6 +21,7 @@ from smoothtask_trainer.errors import (
     IngestFailed,
     InputFormatError,
     Interrupted,
+    opt,
 )
 from smoothtask_trainer.files import refuse_same_files, sha256_file
 from smoothtask_trainer.ingest import reader as rd
@@ -145,7 +146,7 @@ def _ingest_one(
         raise IngestFailed(
             f"{where}: {exc}; this file was rolled back",
             result=_result(con, db, reports, before, started, ok=False, error=str(exc)),
-            hint=exc.hint or "fix or remove the bad records, or raise --max-errors (omit --strict) to skip them",
+            hint=exc.hint or f"fix or remove the bad records, or raise {opt('collect.max_errors')} to skip them",
         ) from None
     except sqlite3.Error as exc:
         report.status = "failed"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from smoothtask_trainer import __version__, contract, store
+from smoothtask_trainer.errors import opt
 from smoothtask_trainer.ingest import reader as rd
 from smoothtask_trainer.ingest.parse import Batch, StreamEnd
 from smoothtask_trainer.ingest.sqlite_source import attached, copy_attached, gunzipped, source_digest
@@ -81,7 +82,8 @@ def _note_skipped(
         first = report.first_skipped[0] if report.first_skipped else None
         reason = f"{first.reason} " if first else ""
         raise FileFailed(
-            f"{reason}({report.skipped_records} bad record(s) so far, more than the {limit} allowed by --max-errors)",
+            f"{reason}({report.skipped_records} bad record(s) so far, more than the {limit} allowed by "
+            f"{opt('collect.max_errors')})",
             line=first.line if first else None,
         )
 

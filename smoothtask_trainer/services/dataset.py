@@ -21,7 +21,7 @@ import numpy as np
 from smoothtask_trainer import contract, store
 from smoothtask_trainer import labels as lb
 from smoothtask_trainer.contract import features as cf
-from smoothtask_trainer.errors import ConfigError, InputNotFoundError, StoreError
+from smoothtask_trainer.errors import ConfigError, InputNotFoundError, StoreError, opt
 from smoothtask_trainer.services import dataset_rows as q
 from smoothtask_trainer.settings import DatasetSettings
 from smoothtask_trainer.sqlite_errors import translated
@@ -98,7 +98,8 @@ def resolve_label_source(con: sqlite3.Connection, requested: str) -> str:
         raise ConfigError(
             "the store has no teacher labels (teacher_score and teacher_priority_class are NULL everywhere, as in "
             "every real daemon log)",
-            hint="use --labels rules (the rule teacher, docs/labels.md) or --labels auto",
+            hint=f"set {opt('dataset.labels')} to rules (the rule teacher, docs/labels.md) or auto",
+            setting="dataset.labels",
         )
     return "rules"
 
@@ -157,7 +158,8 @@ def build_dataset(
                 windowed_note = " in the chosen window" if opts.since or opts.until else ""
                 raise ConfigError(
                     "no snapshots to build a dataset from" + windowed_note,
-                    hint="collect snapshot logs into the store first, or widen --since/--until",
+                    hint="collect snapshot logs into the store first, or widen "
+                    f"{opt('dataset.since')}/{opt('dataset.until')}",
                 )
             windowed = ids.size < con.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
             rows = q.GroupRows(source=source, correction=source == "rules" and opts.responsiveness_correction)

@@ -285,24 +285,25 @@ def export(
     validate: bool = True,
 ) -> ExportResult:
     """`export_model` returning the typed result (what the CLI renders); `metadata` may be JSON text."""
-    fmt = check_format(format, "format (--format)")
+    fmt = check_format(format, opt("format"))
     src, out = Path(model_path), Path(output_path)
     if not src.exists():
         raise InputNotFoundError(f"model {src} does not exist", hint="pass the .json or .cbm file train wrote")
     if not src.is_file():
-        raise ConfigError(f"model {src} is not a file (--model)", hint="pass the .json or .cbm file itself")
+        raise ConfigError(f"model {src} is not a file ({opt('model')})", hint="pass the .json or .cbm file itself")
     refuse_same_files([("input model", src)], [(f"{fmt} model output", out), ("metadata output", sidecar_path(out))])
     metadata = parse_metadata(metadata) if isinstance(metadata, str) else metadata
     if metadata is not None and (not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata)):
-        raise ConfigError("metadata (--metadata) must be a JSON object with string keys", hint='e.g. {"version": "2"}')
+        raise ConfigError(f"{opt('metadata')} must be a JSON object with string keys", hint='e.g. {"version": "2"}')
     in_fmt = detect_format(src)
     if in_fmt == "onnx":
         raise ConfigError(
-            f"{src} is an ONNX model: an ONNX model cannot be converted back; export from the .json or .cbm (--model)",
+            f"{src} is an ONNX model: an ONNX model cannot be converted back; export from the .json or .cbm "
+            f"({opt('model')})",
             hint="train writes model.json/model.cbm next to model.onnx",
         )
     if in_fmt is None:
-        raise ExportError(f"{src} is neither a CatBoost .cbm nor a CatBoost JSON model (--model)")
+        raise ExportError(f"{src} is neither a CatBoost .cbm nor a CatBoost JSON model ({opt('model')})")
     model = load_model(src, in_fmt)
     # A JSON input is checked against what the file states (CatBoost's reading may differ); a CBM by reloading.
     source = catboost_json.load(src) if in_fmt == "json" and validate else None
@@ -310,10 +311,10 @@ def export(
         user = json.loads(json.dumps(dict(metadata or {})))  # a deep copy, and only what a sidecar can hold
         meta = ExportMetadata.model_validate({**embedded_metadata(dict(model.get_metadata())), **user})
     except TypeError as exc:
-        raise ConfigError(f"metadata (--metadata / metadata=) must be JSON-serialisable: {exc}") from exc
+        raise ConfigError(f"{opt('metadata')} must be JSON-serialisable: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid metadata (--metadata / metadata=): {problems}", hint="see docs/model.md") from exc
+        raise ConfigError(f"invalid metadata ({opt('metadata')}): {problems}", hint="see docs/model.md") from exc
     [entry] = write_artifacts(model, {fmt: out}, meta, validate=validate, source=source)
     sidecar = json.loads(Path(entry.metadata_path).read_text(encoding="utf-8"))
     return ExportResult(

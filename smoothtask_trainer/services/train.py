@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from smoothtask_trainer import __version__, contract, metrics
-from smoothtask_trainer.errors import ConfigError, OutputPathError, TrainingError, ValidationFailed
+from smoothtask_trainer.errors import ConfigError, OutputPathError, TrainingError, ValidationFailed, opt
 from smoothtask_trainer.files import ensure_parent, refuse_same_files
 from smoothtask_trainer.schemas.model import ExportMetadata
 from smoothtask_trainer.schemas.train import SplitInfo, TrainReport
@@ -37,7 +37,7 @@ STUB_METRIC = "ndcg@5"
 STUB_MARGIN = 0.0
 _REFUSED_HINT = (
     "collect more (and more varied) snapshots with smoothtask-trainer collect, or try other labels or more "
-    "iterations; --allow-worse-than-stub (train.allow_worse_than_stub) writes the model anyway, marked as such"
+    f"iterations; {opt('train.allow_worse_than_stub')} writes the model anyway, marked as such"
 )
 
 
@@ -53,21 +53,23 @@ def check_outputs(
     """
     targets = {fmt: Path(p) for fmt, p in outputs.items() if p is not None}
     if not targets:
-        raise ConfigError("no output file given", hint="name at least one of --model-json, --model-onnx, --model-cbm")
+        raise ConfigError("no output file given", hint=f"name at least one of {opt('outputs')}")
     from smoothtask_trainer.services.artifacts import sidecar_path
     from smoothtask_trainer.services.export import plan_targets
 
     plan_targets(targets)  # suffixes, directories, sidecars: checked before minutes of training, not after
     if "onnx" in targets and settings.categorical == "native":
         raise ConfigError(
-            "--model-onnx with --categorical native: the daemon feeds the 6 categorical slots as hashed floats, and "
-            "CatBoost cannot export categorical features to ONNX",
-            hint="use the default --categorical hashed (the daemon's own encoding) for a model the daemon can load",
+            f"{opt('model_onnx')} with {opt('train.categorical')} native: the daemon feeds the 6 categorical slots as "
+            "hashed floats, and CatBoost cannot export categorical features to ONNX",
+            hint=f"use the default {opt('train.categorical')} hashed (the daemon's own encoding) for a model the "
+            "daemon can load",
+            setting="train.categorical",
         )
     for fmt, path in targets.items():
         if path.is_dir():
             raise OutputPathError(
-                f"--model-{fmt} {path} is a directory", hint=f"name a file, e.g. {path / 'model'}.{fmt}"
+                f"{opt('model_' + fmt)} {path} is a directory", hint=f"name a file, e.g. {path / 'model'}.{fmt}"
             )
     produced = [(f"{fmt} model output", p) for fmt, p in targets.items()]
     produced += [(f"{fmt} model's metadata output", sidecar_path(p)) for fmt, p in targets.items()]
@@ -201,8 +203,8 @@ def train(
         raise ValidationFailed(
             f"{ds.n_queries} snapshot(s) are too few to hold out the latest {settings.eval_fraction:.0%} and still "
             "train: the model could not be compared with the daemon's stub ranker; no model file was written",
-            hint="collect more snapshots with smoothtask-trainer collect (or change --eval-fraction); "
-            "--allow-worse-than-stub (train.allow_worse_than_stub) writes the model anyway, marked as not compared",
+            hint=f"collect more snapshots with smoothtask-trainer collect (or change {opt('train.eval_fraction')}); "
+            f"{opt('train.allow_worse_than_stub')} writes the model anyway, marked as not compared",
         )
     t_data = time.perf_counter()
     native = settings.categorical == "native"
@@ -240,15 +242,16 @@ def train(
                 report.ok = False
                 report.warnings.append(verdict)
                 raise ValidationFailed(f"{verdict}; no model file was written", report=report, hint=_REFUSED_HINT)
-            report.warnings.append(f"{verdict}; written anyway (--allow-worse-than-stub): NOT ready for the daemon")
+            report.warnings.append(f"{verdict}; written anyway (train.allow_worse_than_stub): NOT ready for the daemon")
     elif unjudged:
         report.warnings.append(
             "too few snapshots to hold any out: the model was NOT compared with the daemon's stub ranker; written "
-            "anyway (--allow-worse-than-stub): NOT shown to be ready for the daemon"
+            "anyway (train.allow_worse_than_stub): NOT shown to be ready for the daemon"
         )
     else:
         report.warnings.append(
-            "no held-out snapshots (--no-eval): no quality figures; the model was not compared with the daemon's "
+            "no held-out snapshots (train.eval_fraction = 0): no quality figures; the model was not compared with the "
+            "daemon's "
             "stub ranker"
         )
     importance = model.get_feature_importance(type="PredictionValuesChange")

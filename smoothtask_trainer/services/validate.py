@@ -15,7 +15,7 @@ import numpy as np
 
 from smoothtask_trainer import contract
 from smoothtask_trainer.contract import features as cf
-from smoothtask_trainer.errors import ConfigError, OutputPathError, ValidationFailed
+from smoothtask_trainer.errors import ConfigError, OutputPathError, ValidationFailed, opt
 from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
 from smoothtask_trainer.schemas.validate import (
     FeatureStat,
@@ -213,15 +213,15 @@ COLLECT_HINT = (
 
 def is_label_choice_error(exc: ConfigError, labels: str) -> bool:
     """`labels=teacher` on a store without teacher labels: a usage error (exit 2), not missing data."""
-    return labels == "teacher" and "teacher labels" in exc.message
+    return labels == "teacher" and exc.setting == "dataset.labels"
 
 
 def nothing_to_train(db: str | Path, exc: ConfigError, dataset: DatasetSettings) -> ValidationFailed:
     """`build_dataset`'s "no snapshots" / "no app groups" as what it is: a failed data-quality gate (exit 3)."""
     window = dataset.since is not None or dataset.until is not None
     return ValidationFailed(
-        f"nothing to train on in {db}: {exc.message}",
-        hint=("widen --since/--until, or " if window else "") + COLLECT_HINT,
+        f"nothing to train on in {db}: {exc.raw_message}",
+        hint=(f"widen {opt('dataset.since')}/{opt('dataset.until')}, or " if window else "") + COLLECT_HINT,
     )
 
 
@@ -229,7 +229,8 @@ def gates_hint(report: ValidationReport) -> str:
     """What to do about failed gates: collect first when the store is empty."""
     if report.stats.snapshot_count == 0:
         return f"the store holds no snapshots: {COLLECT_HINT}"
-    return "collect more snapshots, or lower the thresholds (--min-*/--max-* flags, [validation] settings)"
+    failed = ", ".join(opt(f"validation.{g.name}") for g in report.failed)
+    return f"collect more snapshots, or lower the thresholds ({failed}; the [validation] settings)"
 
 
 def require_ranking_signal(ds: Dataset) -> None:
@@ -249,7 +250,8 @@ def require_ranking_signal(ds: Dataset) -> None:
         raise ValidationFailed(
             f"the {ds.label_source} labels are constant within every snapshot ({ds.n_queries} snapshots): "
             "they carry no ranking signal",
-            hint="use --labels rules (the rule teacher, docs/labels.md) if the teacher columns are uninformative",
+            hint=f"set {opt('dataset.labels')} to rules (the rule teacher, docs/labels.md) if the teacher columns "
+            "are uninformative",
         )
 
 
@@ -291,7 +293,7 @@ def _check_features_out(path: str | Path | None, db: str | Path) -> Path | None:
         return None
     out = Path(path)
     if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"--features-out {out}: unknown format", hint="name a .csv or .parquet file")
+        raise ConfigError(f"{opt('features_out')} {out}: unknown format", hint="name a .csv or .parquet file")
     if out.is_dir():
         raise OutputPathError(f"features output {out} is a directory", hint="name a .csv or .parquet file")
     refuse_same_files([("store", db)], [("features output", out)])

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import msgspec
 
 from smoothtask_trainer import contract
-from smoothtask_trainer.errors import OutputPathError
+from smoothtask_trainer.errors import OutputPathError, opt
 from smoothtask_trainer.files import ensure_parent, temp_beside
 from smoothtask_trainer.simulator.engine import Frame
 from smoothtask_trainer.simulator.render import SHAPES, SqliteRows
@@ -62,7 +62,7 @@ def check_output(path: Path, *, overwrite: bool) -> None:
         if not overwrite:
             raise OutputPathError(
                 f"{path} already exists",
-                hint="add --overwrite (overwrite=True in Python) or choose another name",
+                hint=f"allow replacing it ({opt('overwrite')}) or choose another name",
             )
         _refuse_special(path)
 
@@ -75,7 +75,7 @@ def _refuse_special(path: Path) -> None:
         return  # a dangling symlink: the new file replaces the link, nothing else
     if not stat.S_ISREG(mode):
         raise OutputPathError(
-            f"{path} is not a regular file (a FIFO, socket or device); --overwrite replaces regular files only",
+            f"{path} is not a regular file (a FIFO, socket or device); {opt('overwrite')} replaces regular files only",
             hint="choose an output file name",
         )
 
@@ -84,7 +84,7 @@ def _finish(tmp: Path, path: Path, overwrite: bool) -> int:
     if os.path.lexists(path) and not overwrite:  # someone created it while we were writing
         raise OutputPathError(
             f"{path} appeared while writing",
-            hint="add --overwrite (overwrite=True in Python) or choose another name",
+            hint=f"allow replacing it ({opt('overwrite')}) or choose another name",
         )
     if overwrite:
         _refuse_special(path)

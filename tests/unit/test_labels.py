@@ -126,7 +126,7 @@ def test_refuses_labels_without_ranking_signal(tmp_path: Path) -> None:
     assert ranking_signal(ds) == (0, 3)
     with pytest.raises(ValidationFailed, match="constant within every snapshot") as info:
         require_ranking_signal(ds)
-    assert "--labels rules" in info.value.hint
+    assert "set labels to rules" in info.value.hint  # the Python API names its parameter, not a flag
     single = [F.snapshot(i, n_groups=1) for i in range(3)]
     for rec in single:
         rec["processes"][0]["teacher_score"] = 0.1 * rec["snapshot_id"] % 1
