@@ -11,6 +11,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+#: The exit codes, one home for the CLI and the classes below (README "Exit codes").
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
 #: An option named in a message or hint, written ``{opt:NAME}`` (see `opt`).
 OPTION_REF = re.compile(r"\{opt:([a-z0-9_.]+)\}")
 
@@ -45,7 +48,7 @@ class SmoothtaskError(Exception):
     `setting` is the settings key the failure is about, when it is about one.
     """
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
     def __init__(self, message: str, *, hint: str | None = None, setting: str | None = None) -> None:
         self.raw_message = message
@@ -72,19 +75,19 @@ class SmoothtaskError(Exception):
 class ConfigError(SmoothtaskError, ValueError):
     """A bad option, settings value, TOML file or environment variable (exit 2)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class InputNotFoundError(SmoothtaskError, FileNotFoundError):
     """An input file or store does not exist."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class OutputPathError(SmoothtaskError, PermissionError):
     """An output path cannot be written (a directory, no permission, the same as an input)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class InputFormatError(SmoothtaskError, ValueError):
@@ -125,7 +128,7 @@ class ExportError(SmoothtaskError, ValueError):
 class ValidationFailed(SmoothtaskError, ValueError):
     """A data-quality gate failed (exit 3). `report` holds the full report."""
 
-    exit_code = 3
+    exit_code = EXIT_GATE
 
     def __init__(self, message: str, *, report: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
@@ -139,4 +142,4 @@ class TrainingError(SmoothtaskError, ValueError):
 class Interrupted(SmoothtaskError):
     """The user pressed Ctrl-C; what was committed before stays consistent (exit 130)."""
 
-    exit_code = 130
+    exit_code = EXIT_INTERRUPTED

@@ -15,9 +15,10 @@ import numpy as np
 
 from smoothtask_trainer.contract import policy
 
-IDLE, BACKGROUND, NORMAL, INTERACTIVE, CRIT = range(5)
-#: teacher_score stand-ins for groups that only carry a teacher class (the band centres of the class grades).
-GRADE_SCORE = np.array([0.1, 0.3, 0.5, 0.7, 0.9], dtype=np.float32)
+#: The class grades (`contract.policy`: IDLE 0 … CRIT_INTERACTIVE 4), as the rules use them.
+IDLE, BACKGROUND, NORMAL, INTERACTIVE, CRIT = (policy.GRADE[name] for name in policy.CLASSES)
+#: teacher_score stand-ins for groups that only carry a teacher class, by grade (`policy.CLASS_SCORE`).
+GRADE_SCORE = np.array([policy.CLASS_SCORE[name] for name in policy.CLASSES], dtype=np.float32)
 #: Group tags of work nobody waits for (heuristic H3).
 BATCH_TAGS = frozenset({"batch", "batch_heavy", "build_tool", "torrent", "container"})
 #: Group tags of interactive desktop software (heuristic H1).

@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from smoothtask_trainer import __version__, contract
-from smoothtask_trainer.errors import OutputPathError, StoreError, opt
+from smoothtask_trainer.errors import InputNotFoundError, OutputPathError, StoreError, opt
 from smoothtask_trainer.files import SQLITE_MAGIC, ensure_parent
-from smoothtask_trainer.sqlite_errors import translate
+from smoothtask_trainer.sqlite_errors import translate, translated
 
 # CPython's sqlite3 looks for an adapter for every parameter that is not an exact int/float/str/bytearray,
 # None included, and a lookup that finds nothing raises and clears two AttributeErrors. Snapshot rows are full of
@@ -309,3 +309,20 @@ def _unused(con: sqlite3.Connection | None) -> bool:
         return con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {INGEST_TABLE})").fetchone()[0] == 1
     except sqlite3.Error:
         return False
+
+
+def open_readonly(db: str | Path) -> sqlite3.Connection:
+    """A read-only connection to an existing store whose tables are the daemon's."""
+    path = Path(db)
+    if not path.exists():
+        raise InputNotFoundError(f"store {path} does not exist", hint="create it with `smoothtask-trainer collect`")
+    if path.is_dir() or not is_sqlite_file(path):
+        raise StoreError(f"{path} is not an SQLite database", hint="pass the store written by `collect`")
+    with translated(path, "opening"):
+        con = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=False)
+        con.execute("PRAGMA cache_size=-16384")
+        problems = schema_problems(con)
+    if problems:
+        con.close()
+        raise StoreError(f"{path} does not have the SmoothTask snapshot schema: " + "; ".join(problems))
+    return con

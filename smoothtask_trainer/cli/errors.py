@@ -1,13 +1,4 @@
-"""The CLI's one error boundary: exceptions → message on stderr + exit code.
-
-| code | meaning |
-|------|---------|
-| 0    | success |
-| 1    | runtime failure (I/O, SQLite, a failed input file, anything unexpected) |
-| 2    | usage or configuration error |
-| 3    | a data-quality gate failed |
-| 130  | interrupted (Ctrl-C) |
-"""
+"""The CLI's one error boundary: exceptions → message on stderr + exit code (the codes: `errors.EXIT_*`)."""
 
 from __future__ import annotations
 
@@ -20,12 +11,10 @@ from typing import Any, TypeVar
 
 import typer
 
-from smoothtask_trainer.errors import SmoothtaskError
+from smoothtask_trainer.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SmoothtaskError
 from smoothtask_trainer.sqlite_errors import translate
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 #: Options the Python API and the command line name differently (the rest: ``--`` + the name with dashes).

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 from smoothtask_trainer.cli.command import command
 from smoothtask_trainer.cli.options import examples, option
 from smoothtask_trainer.cli.output import human_bytes
 from smoothtask_trainer.cli.reports import daemon_config, table
 from smoothtask_trainer.cli.state import AppState
+from smoothtask_trainer.schemas.model import ExportFormat
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,7 +28,7 @@ def export(
     state: AppState,
     model: Annotated[Path, option("--model", help="The CatBoost model to export: a .json or .cbm file.")],
     format: Annotated[  # noqa: A002 - the flag is --format
-        Literal["onnx", "json", "cbm"],
+        ExportFormat,
         option(
             "--format",
             help="onnx: what the daemon loads (sigmoid-squashed); json/cbm: for Python and re-export.",

@@ -10,10 +10,10 @@ import typer
 
 from smoothtask_trainer.cli import options as o
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.errors import EXIT_GATE, flag_name
+from smoothtask_trainer.cli.errors import flag_name
 from smoothtask_trainer.cli.reports import daemon_config, line, render_not_ready, table
 from smoothtask_trainer.cli.state import AppState
-from smoothtask_trainer.errors import ValidationFailed
+from smoothtask_trainer.errors import EXIT_GATE, ValidationFailed
 from smoothtask_trainer.schemas.outputs import ModelOutputs
 from smoothtask_trainer.schemas.pipeline import DEMO_SNAPSHOTS, PipelineInputs
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.errors import EXIT_GATE
 from smoothtask_trainer.cli.options import DbOpt, examples, option
 from smoothtask_trainer.cli.reports import line, table
 from smoothtask_trainer.cli.state import AppState
+from smoothtask_trainer.errors import EXIT_GATE
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -10,7 +10,10 @@ from typing import Final
 
 #: Priority classes from lowest to highest; the index is the class's grade (IDLE 0 … CRIT_INTERACTIVE 4).
 CLASSES: Final[tuple[str, ...]] = ("IDLE", "BACKGROUND", "NORMAL", "INTERACTIVE", "CRIT_INTERACTIVE")
+IDLE, BACKGROUND, NORMAL, INTERACTIVE, CRIT_INTERACTIVE = CLASSES
 GRADE: Final[dict[str, int]] = {name: grade for grade, name in enumerate(CLASSES)}
+#: The teacher_score that stands for each class: the centre of its band (IDLE 0.1 … CRIT_INTERACTIVE 0.9).
+CLASS_SCORE: Final[dict[str, float]] = dict(zip(CLASSES, (0.1, 0.3, 0.5, 0.7, 0.9), strict=True))
 
 #: The YAML `thresholds:` defaults the daemon ships (§4.3).
 DEFAULT_THRESHOLDS: Final[dict[str, float]] = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The model file formats: onnx (what the daemon loads), CatBoost json and cbm. The one list of them.
 ExportFormat = Literal["onnx", "json", "cbm"]
+MODEL_FORMATS: Final[tuple[str, ...]] = get_args(ExportFormat)
 
 #: Bumped when the meaning of a metadata field changes.
 METADATA_SCHEMA_VERSION = "1"

@@ -7,19 +7,21 @@ catboost, numpy and pandas are imported by the functions that need them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smoothtask_trainer import contract
-from smoothtask_trainer.errors import ConfigError, ExportError
+from smoothtask_trainer.errors import ConfigError, ExportError, OutputPathError
+from smoothtask_trainer.files import refuse_same_files
+from smoothtask_trainer.schemas.model import MODEL_FORMATS
 
 if TYPE_CHECKING:
     import numpy as np
 
     from smoothtask_trainer.schemas.model import ExportMetadata
 
-FORMATS = ("onnx", "json", "cbm")
+FORMATS = MODEL_FORMATS
 #: Our keys in CatBoost's metadata map (and so in ONNX ``metadata_props``): one per metadata field, plus one
 #: listing the fields stored as JSON text (the others are plain strings), so every value reads back exactly.
 PREFIX = "smoothtask."
@@ -145,3 +147,33 @@ def load_model(path: Path, fmt: str) -> Any:
     if not model.tree_count_:  # CatBoost reads any JSON object as an empty model
         raise ExportError(f"{path}: CatBoost cannot read this {fmt} model: it holds no trees", hint=hint)
     return model
+
+
+def check_targets(
+    targets: Mapping[str, Path], inputs: Sequence[tuple[str, str | Path | None]] = ()
+) -> list[tuple[str, Path]]:
+    """Check model outputs before any work: format keys, suffixes, directories, two outputs on one file, and no
+    output (or its metadata sidecar) the same file as one of `inputs` (``(role, path)``). The one home of these
+    checks, for `train`, `pipeline` and `export`."""
+    plan: list[tuple[str, Path]] = []
+    for key, value in targets.items():
+        fmt, path = check_format(key, "targets"), Path(value)
+        if path.suffix.lower() != f".{fmt}":
+            raise ConfigError(
+                f"output {path} does not end in .{fmt} for the {fmt} format", hint=f"name it {path.stem}.{fmt}"
+            )
+        if path.is_dir():
+            raise OutputPathError(
+                f"output {path} is a directory", hint=f"give a file name, e.g. {path / 'model'}.{fmt}"
+            )
+        if sidecar_path(path).is_dir():
+            raise OutputPathError(
+                f"the metadata sidecar {sidecar_path(path)} of {path} is a directory",
+                hint="remove or rename that directory, or choose another output name",
+            )
+        plan.append((fmt, path))
+    if len({p.absolute() for _, p in plan}) != len(plan):
+        raise ConfigError("two outputs name the same file", hint="give each format its own file")
+    produced = [(f"{fmt} model output", p) for fmt, p in plan]
+    refuse_same_files(inputs, produced + [(f"{fmt} model's metadata output", sidecar_path(p)) for fmt, p in plan])
+    return plan

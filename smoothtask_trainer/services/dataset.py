@@ -21,7 +21,7 @@ import numpy as np
 from smoothtask_trainer import contract, store
 from smoothtask_trainer import labels as lb
 from smoothtask_trainer.contract import features as cf
-from smoothtask_trainer.errors import ConfigError, InputNotFoundError, StoreError, opt
+from smoothtask_trainer.errors import ConfigError, opt
 from smoothtask_trainer.services import dataset_rows as q
 from smoothtask_trainer.settings import DatasetSettings
 from smoothtask_trainer.sqlite_errors import translated
@@ -65,23 +65,6 @@ class Dataset:
         frame.insert(0, "snapshot_id", self.query)
         frame["label"] = self.y
         return frame
-
-
-def open_store_readonly(db: str | Path) -> sqlite3.Connection:
-    """A read-only connection to an existing store whose tables are the daemon's."""
-    path = Path(db)
-    if not path.exists():
-        raise InputNotFoundError(f"store {path} does not exist", hint="create it with `smoothtask-trainer collect`")
-    if path.is_dir() or not store.is_sqlite_file(path):
-        raise StoreError(f"{path} is not an SQLite database", hint="pass the store written by `collect`")
-    with translated(path, "opening"):
-        con = sqlite3.connect(store.readonly_uri(path), uri=True, check_same_thread=False)
-        con.execute("PRAGMA cache_size=-16384")
-        problems = store.schema_problems(con)
-    if problems:
-        con.close()
-        raise StoreError(f"{path} does not have the SmoothTask snapshot schema: " + "; ".join(problems))
-    return con
 
 
 def resolve_label_source(con: sqlite3.Connection, requested: str) -> str:
@@ -149,7 +132,7 @@ def build_dataset(
     opts = opts or DatasetSettings()
     started = time.perf_counter()
     own = con is None
-    con = con or open_store_readonly(db)
+    con = con or store.open_readonly(db)
     try:
         with translated(db, "reading"):
             source = resolve_label_source(con, opts.labels)
@@ -331,4 +314,4 @@ def _window_table(con: sqlite3.Connection, ids: np.ndarray, windowed: bool) -> I
         con.execute("DELETE FROM temp.ds_window")
 
 
-__all__ = ["Dataset", "build_dataset", "open_store_readonly", "resolve_label_source"]
+__all__ = ["Dataset", "build_dataset", "resolve_label_source"]

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from smoothtask_trainer import __version__, contract
-from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, OutputPathError, opt
-from smoothtask_trainer.files import fsync, refuse_same_files, sha256_file, temp_beside
+from smoothtask_trainer.errors import ConfigError, ExportError, InputNotFoundError, opt
+from smoothtask_trainer.files import fsync, sha256_file, temp_beside
 from smoothtask_trainer.schemas.model import ArtifactEntry, ExportMetadata, ExportResult
 from smoothtask_trainer.services import catboost_json, onnx_export
 from smoothtask_trainer.services.artifacts import (
     check_format,
     check_model,
+    check_targets,
     detect_format,
     embed,
     embedded_metadata,
@@ -38,7 +39,7 @@ from smoothtask_trainer.services.artifacts import (
 from smoothtask_trainer.services.model_check import validate_exported_model
 from smoothtask_trainer.services.onnx_export import daemon_config_hint
 
-__all__ = ["export", "export_model", "plan_targets", "validate_exported_model", "write_artifacts"]
+__all__ = ["export", "export_model", "validate_exported_model", "write_artifacts"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,30 +76,6 @@ def _artifact_metadata(base: ExportMetadata, fmt: str, cats: list[int]) -> Expor
     ):
         data[key] = data.get(key) or default
     return ExportMetadata.model_validate(data)
-
-
-def plan_targets(targets: Mapping[str, Path]) -> list[tuple[str, Path]]:
-    """Check the requested outputs (format keys, suffixes, directories, duplicates) before any work."""
-    plan: list[tuple[str, Path]] = []
-    for key, value in targets.items():
-        fmt, path = check_format(key, "targets"), Path(value)
-        if path.suffix.lower() != f".{fmt}":
-            raise ConfigError(
-                f"output {path} does not end in .{fmt} for the {fmt} format", hint=f"name it {path.stem}.{fmt}"
-            )
-        if path.is_dir():
-            raise OutputPathError(
-                f"output {path} is a directory", hint=f"give a file name, e.g. {path / 'model'}.{fmt}"
-            )
-        if sidecar_path(path).is_dir():
-            raise OutputPathError(
-                f"the metadata sidecar {sidecar_path(path)} of {path} is a directory",
-                hint="remove or rename that directory, or choose another output name",
-            )
-        plan.append((fmt, path))
-    if len({p.absolute() for _, p in plan}) != len(plan):
-        raise ConfigError("two outputs name the same file", hint="give each format its own file")
-    return plan
 
 
 def _save_and_check(
@@ -171,7 +148,7 @@ def write_artifacts(
     """
     import numpy as np
 
-    plan = plan_targets(targets)
+    plan = check_targets(targets)
     if not isinstance(metadata, ExportMetadata):
         metadata = ExportMetadata.model_validate(dict(metadata))
     cats = check_model(model, onnx=any(fmt == "onnx" for fmt, _ in plan))
@@ -291,7 +268,7 @@ def export(
         raise InputNotFoundError(f"model {src} does not exist", hint="pass the .json or .cbm file train wrote")
     if not src.is_file():
         raise ConfigError(f"model {src} is not a file ({opt('model')})", hint="pass the .json or .cbm file itself")
-    refuse_same_files([("input model", src)], [(f"{fmt} model output", out), ("metadata output", sidecar_path(out))])
+    check_targets({fmt: out}, inputs=[("input model", src)])
     metadata = parse_metadata(metadata) if isinstance(metadata, str) else metadata
     if metadata is not None and (not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata)):
         raise ConfigError(f"{opt('metadata')} must be a JSON object with string keys", hint='e.g. {"version": "2"}')

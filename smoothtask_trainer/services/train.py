@@ -19,17 +19,17 @@ from typing import Any
 import numpy as np
 
 from smoothtask_trainer import __version__, contract, metrics
-from smoothtask_trainer.errors import ConfigError, OutputPathError, TrainingError, ValidationFailed, opt
-from smoothtask_trainer.files import ensure_parent, refuse_same_files
+from smoothtask_trainer.errors import ConfigError, TrainingError, ValidationFailed, opt
+from smoothtask_trainer.files import ensure_parent
 from smoothtask_trainer.schemas.model import ExportMetadata
 from smoothtask_trainer.schemas.train import SplitInfo, TrainReport
+from smoothtask_trainer.services.artifacts import check_targets
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
 from smoothtask_trainer.services.validate import is_label_choice_error, nothing_to_train, require_ranking_signal
 from smoothtask_trainer.settings import DatasetSettings, TrainSettings
 
 #: on_progress(iteration, total iterations, current held-out metric or None)
 ProgressFn = Callable[[int, int, "float | None"], None]
-FORMATS = ("json", "onnx", "cbm")
 #: A model is presented as ready only when its held-out NDCG@5 is strictly above the daemon's stub ranker's by
 #: more than STUB_MARGIN, both as reported (rounded to 6 decimals): a tie is not better. Otherwise `train` refuses
 #: (exit 3) and writes nothing, unless `allow_worse_than_stub`.
@@ -54,10 +54,7 @@ def check_outputs(
     targets = {fmt: Path(p) for fmt, p in outputs.items() if p is not None}
     if not targets:
         raise ConfigError("no output file given", hint=f"name at least one of {opt('outputs')}")
-    from smoothtask_trainer.services.artifacts import sidecar_path
-    from smoothtask_trainer.services.export import plan_targets
-
-    plan_targets(targets)  # suffixes, directories, sidecars: checked before minutes of training, not after
+    check_targets(targets, inputs)  # suffixes, directories, sidecars, inputs: before minutes of training
     if "onnx" in targets and settings.categorical == "native":
         raise ConfigError(
             f"{opt('model_onnx')} with {opt('train.categorical')} native: the daemon feeds the 6 categorical slots as "
@@ -66,14 +63,6 @@ def check_outputs(
             "daemon can load",
             setting="train.categorical",
         )
-    for fmt, path in targets.items():
-        if path.is_dir():
-            raise OutputPathError(
-                f"{opt('model_' + fmt)} {path} is a directory", hint=f"name a file, e.g. {path / 'model'}.{fmt}"
-            )
-    produced = [(f"{fmt} model output", p) for fmt, p in targets.items()]
-    produced += [(f"{fmt} model's metadata output", sidecar_path(p)) for fmt, p in targets.items()]
-    refuse_same_files(inputs, produced)
     for path in targets.values():
         ensure_parent(path)
     return targets

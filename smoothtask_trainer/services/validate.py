@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smoothtask_trainer import contract
+from smoothtask_trainer import contract, store
 from smoothtask_trainer.contract import features as cf
 from smoothtask_trainer.errors import ConfigError, OutputPathError, ValidationFailed, opt
 from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
@@ -26,7 +26,7 @@ from smoothtask_trainer.schemas.validate import (
     TimeRange,
     ValidationReport,
 )
-from smoothtask_trainer.services.dataset import Dataset, build_dataset, open_store_readonly
+from smoothtask_trainer.services.dataset import Dataset, build_dataset
 from smoothtask_trainer.settings import DatasetSettings, ValidationSettings
 from smoothtask_trainer.sqlite_errors import translated
 
@@ -65,7 +65,7 @@ def validate_and_build(
     validation = validation or ValidationSettings()
     dataset = dataset or DatasetSettings()
     out_path = _check_features_out(features_out, db)
-    con = open_store_readonly(db)
+    con = store.open_readonly(db)
     try:
         with translated(db, "reading"):
             stats = _store_stats(con)

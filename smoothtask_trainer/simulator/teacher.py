@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import math
 
+from smoothtask_trainer.contract import policy
+from smoothtask_trainer.contract.policy import BACKGROUND, IDLE, NORMAL
+from smoothtask_trainer.contract.policy import CRIT_INTERACTIVE as CRIT
+from smoothtask_trainer.contract.policy import INTERACTIVE as INTER
 from smoothtask_trainer.simulator.world import AppInst
 
-CRIT, INTER, NORMAL, BACKGROUND, IDLE = "CRIT_INTERACTIVE", "INTERACTIVE", "NORMAL", "BACKGROUND", "IDLE"
-CLASSES = (CRIT, INTER, NORMAL, BACKGROUND, IDLE)
-#: Centre of each class's teacher_score band; within-class adjustments stay inside ±0.09.
-BASE_SCORE = {CRIT: 0.9, INTER: 0.7, NORMAL: 0.5, BACKGROUND: 0.3, IDLE: 0.1}
+#: The daemon's classes, highest first.
+CLASSES = tuple(reversed(policy.CLASSES))
+#: Centre of each class's teacher_score band (`policy.CLASS_SCORE`); within-class adjustments stay inside ±0.09.
+BASE_SCORE = policy.CLASS_SCORE
 DESKTOP_APPS = frozenset({"browser", "ide", "terminal", "files", "music", "chat", "video"})
 
 
