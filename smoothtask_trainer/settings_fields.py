@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from smoothtask_trainer.settings import ENV_PREFIX, SECTIONS, Flag
+from smoothtask_trainer.flag import Flag
+from smoothtask_trainer.settings import ENV_PREFIX, SECTIONS
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smoothtask_trainer.settings import Flag
+from smoothtask_trainer.flag import Flag
 
 
 class ModelOutputs(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smoothtask_trainer.settings import Flag
+from smoothtask_trainer.flag import Flag
 
 #: Snapshots the demo simulates: enough for a held-out evaluation that means something, done in seconds.
 DEMO_SNAPSHOTS = 1000

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from smoothtask_trainer.settings import Flag
+from smoothtask_trainer.flag import Flag
 
 SimulateFormat = Literal["jsonl", "jsonl-nested", "sqlite"]
 
