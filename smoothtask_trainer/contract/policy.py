@@ -6,6 +6,8 @@ build on them.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Mapping
 from typing import Final
 
 #: Priority classes from lowest to highest; the index is the class's grade (IDLE 0 … CRIT_INTERACTIVE 4).
@@ -40,15 +42,21 @@ BACKGROUND_TAGS: Final[frozenset[str]] = frozenset({"updater", "indexer", "maint
 GAME_TAG: Final = "game"
 
 
-def percentile_class(percentile: float, thresholds: dict[str, float] | None = None) -> str:
-    """The daemon's `map_percentile_to_class` (§2.3)."""
+def f32(x: float) -> float:
+    """The value a Rust f32 holds for `x`, widened back to f64 (f32(0.6) = 0.6000000238418579)."""
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def percentile_class(percentile: float, thresholds: Mapping[str, float | None] | None = None) -> str:
+    """The daemon's `map_percentile_to_class` with its f32 cut-offs (policy-replay.md §8.1): an exact percentile of
+    0.6, 0.3 or 0.1 falls to the lower class; 0.9 stays CRIT_INTERACTIVE."""
     t = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    if percentile >= t["crit_interactive_percentile"]:
-        return "CRIT_INTERACTIVE"
-    if percentile >= t["interactive_percentile"]:
-        return "INTERACTIVE"
-    if percentile >= t["normal_percentile"]:
-        return "NORMAL"
-    if percentile >= t["background_percentile"]:
-        return "BACKGROUND"
-    return "IDLE"
+    for key, cls in (
+        ("crit_interactive_percentile", CRIT_INTERACTIVE),
+        ("interactive_percentile", INTERACTIVE),
+        ("normal_percentile", NORMAL),
+        ("background_percentile", BACKGROUND),
+    ):
+        if percentile >= f32(t[key]):  # type: ignore[arg-type]
+            return cls
+    return IDLE

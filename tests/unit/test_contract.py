@@ -89,11 +89,13 @@ def test_join_tags_is_bytewise_sorted() -> None:
 
 
 def test_percentile_class_matches_the_daemon_defaults() -> None:
-    assert [contract.percentile_class(p) for p in (1.0, 0.9, 0.6, 0.3, 0.1, 0.05)] == [
+    # f32 cut-offs (policy-replay.md §8.1): exact 0.6, 0.3 and 0.1 fall to the lower class, 0.9 stays CRIT
+    assert [contract.percentile_class(p) for p in (1.0, 0.9, 0.61, 0.6, 0.3, 0.1, 0.05)] == [
         "CRIT_INTERACTIVE",
         "CRIT_INTERACTIVE",
         "INTERACTIVE",
         "NORMAL",
         "BACKGROUND",
+        "IDLE",
         "IDLE",
     ]
