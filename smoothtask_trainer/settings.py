@@ -199,7 +199,17 @@ class ExportSettings(Section):
 
 
 class PolicySettings(Section):
-    """`policy`: the daemon's policy thresholds (filled in by the policy commands)."""
+    """`policy`: replaying the daemon's policy (and, later, tuning its thresholds)."""
+
+    panel: ClassVar[str | None] = "Policy"
+
+    ncpu: Annotated[int | None, Flag(unset="this machine's CPU count")] = Field(
+        default=None,
+        ge=1,
+        le=4096,
+        description="CPU count of the machine that wrote the logs: the load level divides load_avg_one by it, and "
+        "the log does not record it",
+    )
 
 
 SECTIONS: dict[str, type[Section]] = {

@@ -15,6 +15,7 @@ from smoothtask_trainer import __version__
 from smoothtask_trainer.cli import collect as _collect
 from smoothtask_trainer.cli import export as _export
 from smoothtask_trainer.cli import pipeline as _pipeline
+from smoothtask_trainer.cli import replay as _replay
 from smoothtask_trainer.cli import simulate as _simulate
 from smoothtask_trainer.cli import train as _train
 from smoothtask_trainer.cli import validate as _validate
@@ -74,3 +75,4 @@ app.command("validate", rich_help_panel="Data", epilog=_validate.EPILOG)(_valida
 app.command("train", rich_help_panel="Model", epilog=_train.EPILOG)(_train.train)
 app.command("pipeline", rich_help_panel="Automation", epilog=_pipeline.EPILOG)(_pipeline.pipeline)
 app.command("export", rich_help_panel="Model", epilog=_export.EPILOG)(_export.export)
+app.command("replay", rich_help_panel="Policy", epilog=_replay.EPILOG)(_replay.replay)

@@ -21,6 +21,7 @@ COMMANDS = {
     "dataset": (["validate", "--db", "s.db"], "smoothtask_trainer.services.validate.validate"),
     "validation": (["validate", "--db", "s.db"], "smoothtask_trainer.services.validate.validate"),
     "train": (["train", "--db", "s.db"], "smoothtask_trainer.services.train.train"),
+    "policy": (["replay", "--db", "s.db"], "smoothtask_trainer.services.replay.replay"),
 }
 FLAGGED = [doc for doc in all_settings() if doc.flag is not None]
 DATES = ["2026-01-02", "2026-01-02T03:04:05", "2026-01-02 03:04:05", "2026-01-02T03:04:05+02:00", "yesterday", ""]
@@ -50,10 +51,10 @@ def candidates(doc: FieldDoc) -> list[str]:
 def via_flag(doc: FieldDoc, args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[bool, Any]:
     """(accepted, value) when `args` are given to the command that shows `doc`'s flag."""
     argv, target = COMMANDS[doc.section]  # type: ignore[index]
-    seen: list[Any] = []
+    seen: list[tuple[tuple, dict[str, Any]]] = []
 
     def recorder(*a: Any, **kw: Any) -> None:
-        seen.append([*a, *kw.values()])
+        seen.append((a, kw))
         raise Called
 
     module, name = target.rsplit(".", 1)
@@ -62,8 +63,9 @@ def via_flag(doc: FieldDoc, args: list[str], monkeypatch: pytest.MonkeyPatch) ->
     if res.exit_code == 2:
         return False, None
     assert seen, f"{args}: exit {res.exit_code} without reaching the service: {res.output}"
-    section = next(x for x in seen[0] if type(x).__name__.lower().startswith(doc.section))  # type: ignore[union-attr]
-    return True, getattr(section, doc.name)
+    args, kwargs = seen[0]
+    section = next((x for x in [*args, *kwargs.values()] if type(x).__name__.lower().startswith(doc.section)), None)  # type: ignore[union-attr]
+    return True, getattr(section, doc.name) if section is not None else kwargs[doc.name]
 
 
 def via_env(doc: FieldDoc, text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, Any]:

@@ -1,0 +1,106 @@
+"""`smoothtask-trainer replay`: parse options, call `services.replay.replay`, render the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from smoothtask_trainer.cli.command import command
+from smoothtask_trainer.cli.options import DbOpt, examples, option
+from smoothtask_trainer.cli.reports import line, table
+from smoothtask_trainer.cli.state import AppState
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EPILOG = examples(
+    "smoothtask-trainer replay --db store.db --ranker stub --ncpu 8",
+    "smoothtask-trainer replay --db store.db --model model.onnx --daemon-config /etc/smoothtask/smoothtask.yml",
+    "smoothtask-trainer replay --db store.db --rules-only --classes-out classes.csv --json",
+)
+RANKER = "Ranker"
+
+
+@command("policy")
+def replay(
+    state: AppState,
+    overrides: dict,
+    db: DbOpt,
+    model: Annotated[
+        Path | None, option("--model", help="Rank with this ONNX model (hybrid mode).", dir_okay=False, panel=RANKER)
+    ] = None,
+    ranker: Annotated[
+        Literal["stub"] | None, option("--ranker", help="Rank with the daemon's built-in stub ranker.", panel=RANKER)
+    ] = None,
+    rules_only: Annotated[
+        bool, option("--rules-only", help="No ranker: the daemon's default policy_mode.", panel=RANKER)
+    ] = False,
+    daemon_config: Annotated[
+        Path | None,
+        option(
+            "--daemon-config",
+            help="The daemon's YAML: its policy_mode, model.enabled and thresholds (default: the daemon's defaults).",
+            dir_okay=False,
+        ),
+    ] = None,
+    classes_out: Annotated[
+        Path | None,
+        option(
+            "--classes-out",
+            help="Write snapshot_id,app_group_id,class,reason for every decision (.csv or .parquet).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Replay the daemon's policy on a store: the class each app group would get, and why.
+
+    Exactly the daemon's steps (flags, ranker, guardrails, rules, f32 percentile cut-offs, dynamic scaling and
+    its hysteresis). The CPU count of the logging machine is not in the log: give it with --ncpu.
+    """
+    from smoothtask_trainer.services.daemon_config import read_daemon_config
+    from smoothtask_trainer.services.replay import choose_ranker
+    from smoothtask_trainer.services.replay import replay as run_replay
+
+    settings = state.settings(overrides)
+    config = read_daemon_config(daemon_config) if daemon_config is not None else None
+    kind, path, _ = choose_ranker(model, ranker == "stub", rules_only, config)
+    report = run_replay(
+        db,
+        ranker=kind,
+        model=path,
+        thresholds=config.thresholds if config else None,
+        ncpu=settings.policy.ncpu,
+        classes_out=classes_out,
+    )
+    state.out.emit(report, lambda console: _render(console, report), quiet_line=str(report.groups))
+
+
+def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, imported lazily
+    line(
+        console,
+        f"[bold]{r.db}[/]: {r.snapshots:,} snapshots, {r.groups:,} decisions; policy {r.policy_mode}, ranker "
+        f"{r.model or r.ranker}; ncpu {r.ncpu}",
+    )
+    share = {k: f"{v:,} ({v / max(r.groups, 1):.1%})" for k, v in r.class_mix.items()}
+    ranked = {k: f"{v:,}" for k, v in r.ranker_class_mix.items()}
+    table(console, "classes", ("class", "all groups", "ranker-decided"), [(k, share[k], ranked[k]) for k in share])
+    table(console, "decisions by rule", ("rule", "decisions"), [(k, f"{v:,}") for k, v in r.decisions_by_rule.items()])
+    loads = ", ".join(f"{k} {v:,}" for k, v in r.load_categories.items())
+    line(console, f"Load: {loads} snapshots; {r.scaled:,} decisions scaled, {r.held:,} held by the hysteresis")
+    b = r.bad_responsiveness
+    line(
+        console,
+        f"bad_responsiveness: {b.recomputed_true:,} recomputed vs {b.logged_true:,} logged; {b.mismatches:,} "
+        f"mismatches over {b.compared:,} snapshots",
+    )
+    for u in r.unreachable:
+        line(console, f"  [yellow]cannot fire[/] {', '.join(u.rules)}: {u.reason}")
+    if r.teacher:
+        t = r.teacher
+        line(
+            console,
+            f"Teacher classes: {t.exact:.1%} exact, mean class distance {t.mean_class_distance:.3f} over "
+            f"{t.rows:,} groups",
+        )
+    if r.classes_out:
+        line(console, f"Decisions written to {r.classes_out}")

@@ -1,0 +1,52 @@
+"""What `replay` reports: the daemon's decisions on a store, summarised."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class FlagCheck(BaseModel):
+    """A snapshot flag recomputed under the thresholds, against the logged value."""
+
+    recomputed_true: int
+    logged_true: int
+    compared: int = Field(description="snapshots where the logged value is not NULL")
+    mismatches: int = Field(description="a non-zero count at the logging config means another config was active")
+
+
+class Unreachable(BaseModel):
+    rules: list[str]
+    reason: str
+
+
+class TeacherAgreement(BaseModel):
+    """The replayed classes against the store's teacher classes (synthetic or hand-labelled stores only)."""
+
+    rows: int
+    exact: float = Field(description="share of rows whose replayed class is the teacher's")
+    mean_class_distance: float = Field(description="mean |replayed grade - teacher grade| (IDLE 0 … CRIT 4)")
+    confusion: dict[str, dict[str, int]] = Field(description="teacher class -> replayed class -> rows")
+
+
+class ReplayReport(BaseModel):
+    db: str
+    ranker: Literal["none", "stub", "model"]
+    model: str | None = None
+    policy_mode: Literal["rules-only", "hybrid"]
+    ncpu: int = Field(description="CPU count for the load level (not in the log; this machine's unless given)")
+    thresholds: dict[str, float | None]
+    snapshots: int
+    groups: int = Field(description="(snapshot, app group) decisions")
+    class_mix: dict[str, int]
+    ranker_class_mix: dict[str, int] = Field(description="classes of the groups no rule caught (rule M)")
+    decisions_by_rule: dict[str, int] = Field(description="G1, G2, R1-R5, M (ranker) or D (default)")
+    load_categories: dict[str, int] = Field(description="snapshots per load category")
+    scaled: int = Field(description="decisions changed by dynamic scaling")
+    held: int = Field(description="decisions where the scaler's hysteresis kept an earlier class")
+    bad_responsiveness: FlagCheck
+    unreachable: list[Unreachable] = Field(default_factory=list, description="rules these logs cannot fire")
+    teacher: TeacherAgreement | None = None
+    classes_out: str | None = None
+    seconds: float = 0.0

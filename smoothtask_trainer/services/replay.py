@@ -1,0 +1,185 @@
+"""`replay`: what the daemon would have done with these logs, a ranker and thresholds (policy-replay.md §2).
+
+No typer or rich here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smoothtask_trainer import store
+from smoothtask_trainer.contract import policy
+from smoothtask_trainer.contract import replay as ref
+from smoothtask_trainer.errors import ConfigError, InputNotFoundError, opt
+from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
+from smoothtask_trainer.schemas.replay import FlagCheck, ReplayReport, TeacherAgreement, Unreachable
+from smoothtask_trainer.services import replay_engine as eng
+from smoothtask_trainer.services import replay_load
+from smoothtask_trainer.sqlite_errors import translated
+
+RULE_NAMES = (*eng.RULE_IDS, "M", "D")
+
+
+def choose_ranker(model: Path | None, stub: bool, rules_only: bool, config: Any | None) -> tuple[str, Path | None, str]:
+    """(ranker "none" | "stub" | "model", model path, policy mode) from the options and the daemon config."""
+    if sum([model is not None, stub, rules_only]) > 1:
+        raise ConfigError(f"give one of {opt('model')}, {opt('ranker')} stub and {opt('rules_only')}")
+    if model is not None:
+        if not Path(model).is_file():
+            raise InputNotFoundError(f"model {model} does not exist", hint="pass the .onnx file `train` wrote")
+        return "model", Path(model), "hybrid"
+    if stub:
+        return "stub", None, "hybrid"
+    if rules_only or config is None or config.policy_mode == "rules-only":
+        return "none", None, "rules-only"
+    if not config.model_enabled:
+        return "stub", None, "hybrid"
+    path = Path(config.model_path or "models/ranker.onnx")
+    if not path.is_file():
+        raise InputNotFoundError(
+            f"the daemon config enables the model {path}, which is not here (the daemon resolves it against its "
+            "working directory)",
+            hint=f"pass the model with {opt('model')}",
+        )
+    return "model", path, "hybrid"
+
+
+def replay(
+    db: str | Path,
+    *,
+    ranker: str = "none",
+    model: Path | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    ncpu: int | None = None,
+    classes_out: str | Path | None = None,
+) -> ReplayReport:
+    """Replay the daemon's policy on a store and summarise it; optionally write every decision."""
+    started = time.perf_counter()
+    ncpu = ncpu or os.cpu_count() or 1
+    t = ref.thresholds_of(thresholds)
+    out_path = _check_classes_out(classes_out, db)
+    con = store.open_readonly(db)
+    try:
+        with translated(db, "reading"):
+            g, s, extra = replay_load.load(con)
+            teacher = replay_load.teacher_grades(con, g, s)
+    finally:
+        con.close()
+    if s.snapshot_id.size == 0:
+        raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
+    scores = None
+    if ranker == "stub":
+        scores = eng.stub_scores(g)
+    elif ranker == "model":
+        scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+    d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
+    report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
+    if out_path is not None:
+        _write_classes(out_path, s.snapshot_id[g.snap], g.app_group_id, d)
+        report.classes_out = str(out_path)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _count(names: np.ndarray, labels: tuple[str, ...]) -> dict[str, int]:
+    values, counts = np.unique(names, return_counts=True)
+    found = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    return {label: int(found.get(i, 0)) for i, label in enumerate(labels)}
+
+
+def _summarise(db, ranker, model, ncpu, t, g, s, extra, d, teacher) -> ReplayReport:  # noqa: ANN001, PLR0913
+    m = d.rule == eng.RANKER
+    logged = extra["logged_bad"]
+    known = ~np.isnan(logged)
+    report = ReplayReport(
+        db=db,
+        ranker=ranker,
+        model=str(model) if model else None,
+        policy_mode="rules-only" if ranker == "none" else "hybrid",
+        ncpu=ncpu,
+        thresholds=dict(t),
+        snapshots=int(s.snapshot_id.size),
+        groups=int(g.snap.size),
+        class_mix=_count(d.grade, policy.CLASSES),
+        ranker_class_mix=_count(d.grade[m], policy.CLASSES),
+        decisions_by_rule={name: int((d.rule == i + 1).sum()) for i, name in enumerate(RULE_NAMES)},
+        load_categories=_count(d.category, eng.CATEGORIES),
+        scaled=int((d.grade != d.base_grade).sum()),
+        held=int(d.held.sum()),
+        bad_responsiveness=FlagCheck(
+            recomputed_true=int(d.bad_responsiveness.sum()),
+            logged_true=int((logged[known] == 1).sum()),
+            compared=int(known.sum()),
+            mismatches=int((d.bad_responsiveness[known] != (logged[known] == 1)).sum()),
+        ),
+        unreachable=_unreachable(g, s),
+    )
+    labelled = teacher >= 0
+    if labelled.any():
+        tg, rg = teacher[labelled], d.grade[labelled].astype(int)
+        confusion = {
+            policy.CLASSES[a]: {policy.CLASSES[b]: int(((tg == a) & (rg == b)).sum()) for b in range(5)}
+            for a in range(5)
+        }
+        report.teacher = TeacherAgreement(
+            rows=int(labelled.sum()),
+            exact=round(float((tg == rg).mean()), 4),
+            mean_class_distance=round(float(np.abs(tg - rg).mean()), 4),
+            confusion=confusion,
+        )
+    return report
+
+
+def _unreachable(g: eng.Groups, s: eng.Snapshots) -> list[Unreachable]:
+    """The rules whose inputs these logs never fill (policy-replay.md §5), each with the figure that shows it."""
+    n = s.snapshot_id.size
+    out = []
+    if not s.user_active.any() and np.isnan(s.tsli).all():
+        out.append(
+            Unreachable(
+                rules=["R3", "R4"],
+                reason=f"user_active is 0 and time_since_last_input_ms NULL in all {n:,} snapshots",
+            )
+        )
+    if not g.any_audio_stream.any():
+        out.append(Unreachable(rules=["G2", "R1 (audio)"], reason="no audio client with an active stream in any group"))
+    if not g.tag_game.any() and not g.tag_background.any():
+        out.append(Unreachable(rules=["R1 (game)", "R4"], reason="no group carries a game/updater/indexer tag"))
+    if np.isnan(g.total_cpu_share).all():
+        out.append(
+            Unreachable(rules=["R5", "stub +0.1"], reason=f"total_cpu_share is NULL in all {g.snap.size:,} group rows")
+        )
+    return out
+
+
+def _check_classes_out(path: str | Path | None, db: str | Path) -> Path | None:
+    if path is None:
+        return None
+    out = Path(path)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{opt('classes_out')} {out}: unknown format", hint="name a .csv or .parquet file")
+    refuse_same_files([("store", db)], [("classes output", out)])
+    ensure_parent(out)
+    return out
+
+
+def _write_classes(out: Path, sids: np.ndarray, gids: np.ndarray, d: eng.Decisions) -> None:
+    """`snapshot_id,app_group_id,class,reason` per decision, written atomically."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"snapshot_id": sids, "app_group_id": gids, "class": d.classes(), "reason": d.reasons()})
+    tmp = temp_beside(out)
+    try:
+        if out.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,133 @@
+"""A store's snapshots and app groups as the replay engine's arrays, in the daemon's order, and the ranker's scores.
+
+Groups come in `app_groups` rowid order within each snapshot: the order the daemon's ranker saw (its ties keep it),
+which `collect` preserves from every source. Member facts the rules need (a system process, an audio client with
+an active stream, a terminal) are aggregated inside SQLite.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from smoothtask_trainer.contract import policy
+from smoothtask_trainer.services.replay_engine import Groups, Snapshots
+
+_SNAPSHOT_COLUMNS = (
+    "snapshot_id",
+    "psi_cpu_some_avg10",
+    "psi_io_some_avg10",
+    "psi_mem_some_avg10",
+    "sched_latency_p99_ms",
+    "ui_loop_p95_ms",
+    "audio_xruns_delta",
+    "time_since_last_input_ms",
+    "user_active",
+    "load_avg_one",
+    "mem_total_kb",
+    "mem_available_kb",
+    "bad_responsiveness",
+)
+
+
+def _system_sql() -> str:
+    """G1's member test in SQL: lower-cased exe contains a marker, or a case-sensitive cgroup prefix and marker."""
+    exe = " OR ".join(f"instr(lower(coalesce(exe, '')), '{m}') > 0" for m in policy.SYSTEM_EXE_MARKERS)
+    prefix = " OR ".join(f"substr(cgroup_path, 1, {len(p)}) = '{p}'" for p in policy.SYSTEM_CGROUP_PREFIXES)
+    marker = " OR ".join(f"instr(cgroup_path, '{m}') > 0" for m in policy.SYSTEM_CGROUP_MARKERS)
+    return f"(({exe}) OR (cgroup_path IS NOT NULL AND ({prefix}) AND ({marker})))"
+
+
+MEMBERS_SQL = (
+    f"SELECT snapshot_id, app_group_id, MAX({_system_sql()}), "
+    "MAX(coalesce(is_audio_client, 0) = 1 AND coalesce(has_active_stream, 0) = 1), "
+    "MAX(coalesce(has_tty, 0) = 1 AND env_term IS NOT NULL) "
+    "FROM processes WHERE app_group_id IS NOT NULL GROUP BY snapshot_id, app_group_id"
+)
+GROUPS_SQL = (
+    "SELECT snapshot_id, app_group_id, coalesce(is_focused_group, 0), coalesce(has_gui_window, 0), total_cpu_share, "
+    "instr(coalesce(tags, ''), '\"game\"') > 0, "
+    + " OR ".join(f"instr(coalesce(tags, ''), '\"{t}\"') > 0" for t in sorted(policy.BACKGROUND_TAGS))
+    + ", app_name, root_pid FROM app_groups ORDER BY snapshot_id, rowid"
+)
+
+
+def _f(rows: list[tuple], i: int) -> np.ndarray:
+    return np.array([np.nan if r[i] is None else r[i] for r in rows], dtype=float)
+
+
+def load(con: sqlite3.Connection) -> tuple[Groups, Snapshots, dict[str, np.ndarray]]:
+    """(groups, snapshots, extra) from a store; `extra` holds the logged flags and each group's name and root pid."""
+    snaps = con.execute(f"SELECT {', '.join(_SNAPSHOT_COLUMNS)} FROM snapshots ORDER BY snapshot_id").fetchall()
+    s = Snapshots(
+        snapshot_id=np.array([r[0] for r in snaps], dtype=np.int64),
+        psi_cpu=_f(snaps, 1),
+        psi_io=_f(snaps, 2),
+        psi_mem=_f(snaps, 3),
+        sched_p99=_f(snaps, 4),
+        ui_p95=_f(snaps, 5),
+        xruns=_f(snaps, 6),
+        tsli=_f(snaps, 7),
+        user_active=np.array([bool(r[8]) for r in snaps]),
+        load_avg_one=_f(snaps, 9),
+        mem_total_kb=_f(snaps, 10),
+        mem_available_kb=_f(snaps, 11),
+    )
+    logged_bad = _f(snaps, 12)
+    index = {sid: i for i, sid in enumerate(s.snapshot_id.tolist())}
+    rows = [r for r in con.execute(GROUPS_SQL) if r[0] in index]
+    members = {(r[0], r[1]): r[2:] for r in con.execute(MEMBERS_SQL)}
+    facts = np.array([members.get((r[0], r[1]), (0, 0, 0)) for r in rows], dtype=bool).reshape(len(rows), 3)
+    g = Groups(
+        snap=np.array([index[r[0]] for r in rows], dtype=np.int64),
+        app_group_id=np.array([r[1] for r in rows], dtype=object),
+        focused=np.array([bool(r[2]) for r in rows]),
+        gui=np.array([bool(r[3]) for r in rows]),
+        total_cpu_share=_f(rows, 4),
+        tag_game=np.array([bool(r[5]) for r in rows]),
+        tag_background=np.array([bool(r[6]) for r in rows]),
+        any_system=facts[:, 0],
+        any_audio_stream=facts[:, 1],
+        any_tty_term=facts[:, 2],
+    )
+    extra = {
+        "logged_bad": logged_bad,
+        "app_name": np.array([r[7] for r in rows], dtype=object),
+        "root_pid": np.array([-1 if r[8] is None else r[8] for r in rows], dtype=np.int64),
+    }
+    return g, s, extra
+
+
+def teacher_grades(con: sqlite3.Connection, g: Groups, s: Snapshots) -> np.ndarray:
+    """Each group's teacher class as a grade (the best of its members' `teacher_priority_class`), -1 where none."""
+    case = " ".join(f"WHEN '{name}' THEN {grade}" for name, grade in policy.GRADE.items())
+    sql = (
+        f"SELECT snapshot_id, app_group_id, MAX(CASE teacher_priority_class {case} END) FROM processes "
+        "WHERE teacher_priority_class IS NOT NULL GROUP BY snapshot_id, app_group_id"
+    )
+    best = {(sid, gid): grade for sid, gid, grade in con.execute(sql) if grade is not None}
+    sids = s.snapshot_id[g.snap]
+    return np.array([best.get((int(sid), gid), -1) for sid, gid in zip(sids, g.app_group_id, strict=True)])
+
+
+def model_scores(db: Path, model: Path, g: Groups, s: Snapshots) -> np.ndarray:
+    """The ONNX model's score per row, fed the contract's 51 features as the daemon feeds them (NaN: no vector,
+    which the daemon scores 0.5)."""
+    import onnxruntime as ort
+
+    from smoothtask_trainer.services.dataset import build_dataset
+    from smoothtask_trainer.settings import DatasetSettings
+
+    ds = build_dataset(db, DatasetSettings(labels="rules"))
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    X = np.ascontiguousarray(ds.X, dtype=np.float32)
+    try:
+        out = np.asarray(session.run(None, {name: X})[0], dtype=np.float64).reshape(len(X), -1)[:, 0]
+    except Exception:  # noqa: BLE001 - a model with a fixed batch of 1: one group at a time, as the daemon runs it
+        out = np.array([float(np.ravel(session.run(None, {name: X[i : i + 1]})[0])[0]) for i in range(len(X))])
+    by_key = {(int(q), gid): v for q, gid, v in zip(ds.query, ds.app_group_id, out, strict=True)}
+    sids = s.snapshot_id[g.snap]
+    return np.array([by_key.get((int(sid), gid), np.nan) for sid, gid in zip(sids, g.app_group_id, strict=True)])
