@@ -1,9 +1,9 @@
 """The daemon's policy, vectorised over snapshots and groups (the semantics: `contract.replay`, policy-replay.md §2).
 
-Flags, rules, the ranker's stable descending sort and the f32 percentile cut-offs are numpy expressions over every
-(snapshot, group) row at once; only the scaler's hysteresis, a state machine keyed by `app_group_id`, runs row by
-row, and only on the snapshots whose load is Medium or High. The tests hold the decisions equal to the scalar
-reference on simulated stores.
+Flags, rules, the ranker's stable descending sort, the f32 percentile cut-offs and the scaler's hysteresis (a state
+machine keyed by `app_group_id`, which reduces to a grouped forward-fill) are numpy expressions over every
+(snapshot, group) row at once. The tests hold the decisions equal to the scalar reference, on random snapshots and
+on simulated stores.
 """
 
 from __future__ import annotations
@@ -61,6 +61,18 @@ class Groups:
     any_system: np.ndarray  #: a member matches G1's exe/cgroup test
     any_audio_stream: np.ndarray  #: a member is an audio client with an active stream
     any_tty_term: np.ndarray  #: a member has a tty and TERM
+    key: np.ndarray | None = None  #: `app_group_id` as integer codes (computed from it when not given)
+
+    def keys(self) -> np.ndarray:
+        if self.key is None:
+            self.key = group_keys(self.app_group_id)
+        return self.key
+
+
+def group_keys(ids: np.ndarray) -> np.ndarray:
+    """Integer codes for the `app_group_id` strings (equal ids, equal codes)."""
+    codes: dict[str, int] = {}
+    return np.fromiter((codes.setdefault(x, len(codes)) for x in ids.tolist()), dtype=np.int64, count=len(ids))
 
 
 @dataclass
@@ -122,20 +134,19 @@ def flags(s: Snapshots, t: Mapping[str, float | None]) -> tuple[np.ndarray, np.n
 
 def rules(g: Groups, s: Snapshots, bad: np.ndarray, active: np.ndarray, t: Mapping[str, float | None]) -> np.ndarray:
     """The first rule that catches each row (1..7), or NO_RULE."""
-    xr = np.nan_to_num(s.xruns[g.snap]) > 0
-    act = active[g.snap]
-    tsli = s.tsli[g.snap]
     with np.errstate(invalid="ignore"):
-        late = ~np.isnan(tsli) & (tsli > t["user_idle_timeout_sec"] * 1000)  # type: ignore[operator]
-        noisy = ~np.isnan(g.total_cpu_share) & (g.total_cpu_share > _f32(t["noisy_neighbour_cpu_share"]))  # type: ignore[arg-type]
+        late = s.tsli > t["user_idle_timeout_sec"] * 1000  # type: ignore[operator]  # NaN (NULL): False
+        noisy = g.total_cpu_share > _f32(t["noisy_neighbour_cpu_share"])  # type: ignore[arg-type]  # NaN: False
+    # per snapshot first, then one gather per row
+    xr, terminal, bg, loud = (x[g.snap] for x in (s.xruns > 0, active & ~late, active, bad))
     tests = [
         g.any_system,
         xr & g.any_audio_stream,
         g.focused & (g.any_audio_stream | g.tag_game),
         g.focused & g.gui,
-        act & ~late & g.any_tty_term,
-        act & g.tag_background,
-        bad[g.snap] & noisy & ~g.focused,
+        terminal & g.any_tty_term,
+        bg & g.tag_background,
+        loud & noisy & ~g.focused,
     ]
     return np.select(tests, list(range(1, len(RULE_IDS) + 1)), NO_RULE).astype(np.int8)
 
@@ -153,20 +164,23 @@ def stub_scores(g: Groups) -> np.ndarray:
 def rank(g: Groups, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(percentile, score, rank) per row: stable descending sort within each snapshot, ties in logged order."""
     s = np.clip(np.where(np.isnan(scores), 0.5, scores), 0.0, 1.0)
-    pos = np.arange(g.snap.size)
-    order = np.lexsort((pos, -s, g.snap))
-    starts = np.searchsorted(g.snap[order], g.snap[order], side="left")
+    order = np.lexsort((-s, g.snap))  # lexsort is stable: ties keep the logged order
+    counts = np.bincount(g.snap)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     idx = np.empty(g.snap.size, dtype=np.int64)
-    idx[order] = pos - starts
-    n = np.bincount(g.snap)[g.snap]
+    idx[order] = np.arange(g.snap.size) - starts[g.snap]  # rows are in snapshot order, so snap[order] == snap
+    n = counts[g.snap]
     percentile = np.where(n == 1, 1.0, 1.0 - idx / np.maximum(n - 1, 1))
     return percentile, s, idx + 1
 
 
 def percentile_grades(p: np.ndarray, t: Mapping[str, float | None]) -> np.ndarray:
-    cut = [_f32(t[k]) for k in ("crit_interactive_percentile", "interactive_percentile", "normal_percentile")]  # type: ignore[arg-type]
-    cut.append(_f32(t["background_percentile"]))  # type: ignore[arg-type]
-    return np.select([p >= cut[0], p >= cut[1], p >= cut[2], p >= cut[3]], [4, 3, 2, 1], 0).astype(np.int8)
+    """Rule M's class per percentile, with f32 cut-offs; the first cut-off (from CRIT down) that `p` reaches."""
+    keys = ("background_percentile", "normal_percentile", "interactive_percentile", "crit_interactive_percentile")
+    cut = np.array([_f32(t[k]) for k in keys])  # type: ignore[arg-type]
+    if np.all(np.diff(cut) >= 0):  # the daemon's validated order: the grade is how many cut-offs p reaches
+        return np.searchsorted(cut, p, side="right").astype(np.int8)
+    return np.select([p >= cut[3], p >= cut[2], p >= cut[1], p >= cut[0]], [4, 3, 2, 1], 0).astype(np.int8)
 
 
 def load_levels(s: Snapshots, ncpu: int) -> np.ndarray:
@@ -223,29 +237,35 @@ def replay(
 def _scale(
     g: Groups, s: Snapshots, base: np.ndarray, cat: np.ndarray, t: Mapping[str, float | None]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dynamic scaling and its hysteresis: the only sequential part, over the rows of loaded snapshots."""
+    """Dynamic scaling and its hysteresis over the rows of loaded (Medium/High) snapshots.
+
+    Every loaded row writes its key's state, so for a key's k-th loaded row the stored time is that of its
+    (k-1)-th: the state resets (the scaled class is output) at the key's first loaded row, after a gap of at least
+    `stable` or a clock going back; otherwise the class is the previous output, i.e. the scaled class of the key's
+    last reset. That makes the state machine a grouped forward-fill, computed without a loop.
+    """
     final = base.copy()
     held = np.zeros(base.size, dtype=bool)
-    loaded_rows = np.flatnonzero(cat[g.snap] >= 2)
-    if loaded_rows.size == 0:
+    rows = np.flatnonzero(cat[g.snap] >= 2)
+    if rows.size == 0:
         return final, held
-    scaled = np.where(cat[g.snap] == 3, _SCALE["High"][base], _SCALE["Medium"][base])
+    scaled = np.where(cat[g.snap[rows]] == 3, _SCALE["High"][base[rows]], _SCALE["Medium"][base[rows]])
     stable = t.get("priority_hysteresis_stable_sec")
     stable_ms = (ref.DEFAULT_STABLE_S if stable is None else stable) * 1000
-    now = s.snapshot_id[g.snap]
-    last: dict[str, int] = {}
-    when: dict[str, int] = {}
-    gids = g.app_group_id
-    for i in loaded_rows.tolist():
-        key = gids[i]
-        sc = int(scaled[i])
-        cur = last.get(key, int(base[i]))
-        t0 = when.get(key)
-        elapsed = None if t0 is None else int(now[i]) - t0
-        out = sc if cur == sc or elapsed is None or elapsed < 0 or elapsed >= stable_ms else cur
-        held[i] = out != sc
-        final[i] = out
-        last[key], when[key] = out, int(now[i])
+    key = g.keys()[rows]
+    if key.size and key.max() < 1 << 16:
+        key = key.astype(np.uint16)  # a radix sort
+    order = np.argsort(key, kind="stable")  # rows are in time order already: stable keeps it within a key
+    k, now, sc = key[order], s.snapshot_id[g.snap[rows[order]]], scaled[order]
+    first = np.ones(k.size, dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    elapsed = np.zeros(k.size, dtype=np.int64)
+    elapsed[1:] = now[1:] - now[:-1]
+    reset = first | (elapsed < 0) | (elapsed >= stable_ms)
+    last_reset = np.maximum.accumulate(np.where(reset, np.arange(k.size), 0))
+    out = sc[last_reset]
+    final[rows[order]] = out
+    held[rows[order]] = out != sc
     return final, held
 
 

@@ -92,6 +92,7 @@ def load(con: sqlite3.Connection) -> tuple[Groups, Snapshots, dict[str, np.ndarr
         any_audio_stream=facts[:, 1],
         any_tty_term=facts[:, 2],
     )
+    g.keys()  # the hysteresis key codes, computed once with the load
     extra = {
         "logged_bad": logged_bad,
         "app_name": np.array([r[7] for r in rows], dtype=object),

@@ -265,3 +265,9 @@ def test_the_engine_equals_the_reference(seed: int, ranked: str | None) -> None:
     assert eng.replay(g, s, scores=scores, ncpu=2).held.any()  # the hysteresis held some classes
     reasons = {r.split(". dynamic")[0] for _, r in out if not r.startswith("ml-ranker")}
     assert len(out) > 300 and "dynamic-scaling" in " ".join(r for _, r in out) and len(reasons) >= 5
+
+
+def test_thresholds_out_of_order_follow_the_daemon_s_first_match() -> None:
+    # the daemon refuses such a config at load; the replay still maps exactly as map_percentile_to_class would
+    groups = [Group(f"g{i}") for i in range(11)]
+    both([Snapshot(1, groups, **CALM)], ranked="stub", normal_percentile=0.7, crit_interactive_percentile=0.5)
