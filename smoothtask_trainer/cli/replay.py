@@ -95,6 +95,21 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, import
     )
     for u in r.unreachable:
         line(console, f"  [yellow]cannot fire[/] {', '.join(u.rules)}: {u.reason}")
+    if c := r.churn:
+        churn = (
+            f"{c.churn_per_group_hour:,} class changes per group-hour" if c.churn_per_group_hour is not None else "-"
+        )
+        lag = f"median {c.lag_median_s} s, p95 {c.lag_p95_s} s" if c.lag_median_s is not None else "-"
+        line(
+            console,
+            f"Churn: {churn} (key {c.key}, stability {c.key_stability:.2f}); focus to INTERACTIVE: {lag} over "
+            f"{c.focus_gains:,} focus gains, {c.focus_gains_never_interactive:,} never",
+        )
+    if (a := r.applied) and a.compared:
+        line(
+            console,
+            f"Applied-class check: {a.match_rate:.1%} of {a.compared:,} signed process rows carry the replayed class",
+        )
     if r.teacher:
         t = r.teacher
         line(

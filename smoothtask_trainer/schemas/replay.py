@@ -30,6 +30,29 @@ class TeacherAgreement(BaseModel):
     confusion: dict[str, dict[str, int]] = Field(description="teacher class -> replayed class -> rows")
 
 
+class ChurnLag(BaseModel):
+    """Class changes and focus-to-interactive lag, per the most stable group identity of the store."""
+
+    key: str = Field(description="the identity used: app_group_id, or app_name+root_pid")
+    key_stability: float = Field(description="mean Jaccard similarity of consecutive snapshots' key sets")
+    group_hours: float = Field(description="time the keys were observed (gaps over 10 intervals left out)")
+    class_changes: int
+    churn_per_group_hour: float | None = None
+    focus_gains: int
+    lag_median_s: float | None = Field(None, description="focus gain -> INTERACTIVE or higher, median seconds")
+    lag_p95_s: float | None = None
+    focus_gains_never_interactive: int = Field(description="focus gains that lost focus before reaching it")
+
+
+class AppliedCheck(BaseModel):
+    """The replayed class against the actuator's (nice, ionice) signature logged at the process's next snapshot."""
+
+    process_rows_with_signature: int = Field(description="process rows carrying one of the 5 class signatures")
+    compared: int
+    matches: int
+    match_rate: float | None = Field(None, description="low on logs of another policy, dry-run, or failed applies")
+
+
 class ReplayReport(BaseModel):
     db: str
     ranker: Literal["none", "stub", "model"]
@@ -48,5 +71,7 @@ class ReplayReport(BaseModel):
     bad_responsiveness: FlagCheck
     unreachable: list[Unreachable] = Field(default_factory=list, description="rules these logs cannot fire")
     teacher: TeacherAgreement | None = None
+    churn: ChurnLag | None = None
+    applied: AppliedCheck | None = None
     classes_out: str | None = None
     seconds: float = 0.0

@@ -20,7 +20,7 @@ from smoothtask_trainer.errors import ConfigError, InputNotFoundError, opt
 from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
 from smoothtask_trainer.schemas.replay import FlagCheck, ReplayReport, TeacherAgreement, Unreachable
 from smoothtask_trainer.services import replay_engine as eng
-from smoothtask_trainer.services import replay_load
+from smoothtask_trainer.services import replay_load, replay_metrics
 from smoothtask_trainer.sqlite_errors import translated
 
 RULE_NAMES = (*eng.RULE_IDS, "M", "D")
@@ -68,18 +68,20 @@ def replay(
     try:
         with translated(db, "reading"):
             g, s, extra = replay_load.load(con)
-            teacher = replay_load.teacher_grades(con, g, s)
+            teacher = extra["teacher_grade"]
+            if s.snapshot_id.size == 0:
+                raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
+            scores = None
+            if ranker == "stub":
+                scores = eng.stub_scores(g)
+            elif ranker == "model":
+                scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+            d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
+            report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
+            report.churn = replay_metrics.churn_and_lag(g, s, d, extra)
+            report.applied = replay_metrics.applied_check(con, g, s, d)
     finally:
         con.close()
-    if s.snapshot_id.size == 0:
-        raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
-    scores = None
-    if ranker == "stub":
-        scores = eng.stub_scores(g)
-    elif ranker == "model":
-        scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
-    d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
-    report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
     if out_path is not None:
         _write_classes(out_path, s.snapshot_id[g.snap], g.app_group_id, d)
         report.classes_out = str(out_path)

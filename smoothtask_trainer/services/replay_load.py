@@ -40,10 +40,12 @@ def _system_sql() -> str:
     return f"(({exe}) OR (cgroup_path IS NOT NULL AND ({prefix}) AND ({marker})))"
 
 
+_TEACHER_GRADE = " ".join(f"WHEN '{name}' THEN {grade}" for name, grade in policy.GRADE.items())
 MEMBERS_SQL = (
     f"SELECT snapshot_id, app_group_id, MAX({_system_sql()}), "
     "MAX(coalesce(is_audio_client, 0) = 1 AND coalesce(has_active_stream, 0) = 1), "
-    "MAX(coalesce(has_tty, 0) = 1 AND env_term IS NOT NULL) "
+    "MAX(coalesce(has_tty, 0) = 1 AND env_term IS NOT NULL), "
+    f"coalesce(MAX(CASE teacher_priority_class {_TEACHER_GRADE} END), -1) "
     "FROM processes WHERE app_group_id IS NOT NULL GROUP BY snapshot_id, app_group_id"
 )
 GROUPS_SQL = (
@@ -79,7 +81,8 @@ def load(con: sqlite3.Connection) -> tuple[Groups, Snapshots, dict[str, np.ndarr
     index = {sid: i for i, sid in enumerate(s.snapshot_id.tolist())}
     rows = [r for r in con.execute(GROUPS_SQL) if r[0] in index]
     members = {(r[0], r[1]): r[2:] for r in con.execute(MEMBERS_SQL)}
-    facts = np.array([members.get((r[0], r[1]), (0, 0, 0)) for r in rows], dtype=bool).reshape(len(rows), 3)
+    per_row = np.array([members.get((r[0], r[1]), (0, 0, 0, -1)) for r in rows], dtype=np.int64).reshape(-1, 4)
+    facts = per_row[:, :3].astype(bool)
     g = Groups(
         snap=np.array([index[r[0]] for r in rows], dtype=np.int64),
         app_group_id=np.array([r[1] for r in rows], dtype=object),
@@ -97,20 +100,9 @@ def load(con: sqlite3.Connection) -> tuple[Groups, Snapshots, dict[str, np.ndarr
         "logged_bad": logged_bad,
         "app_name": np.array([r[7] for r in rows], dtype=object),
         "root_pid": np.array([-1 if r[8] is None else r[8] for r in rows], dtype=np.int64),
+        "teacher_grade": per_row[:, 3],  # the best teacher class of the members, -1 where none
     }
     return g, s, extra
-
-
-def teacher_grades(con: sqlite3.Connection, g: Groups, s: Snapshots) -> np.ndarray:
-    """Each group's teacher class as a grade (the best of its members' `teacher_priority_class`), -1 where none."""
-    case = " ".join(f"WHEN '{name}' THEN {grade}" for name, grade in policy.GRADE.items())
-    sql = (
-        f"SELECT snapshot_id, app_group_id, MAX(CASE teacher_priority_class {case} END) FROM processes "
-        "WHERE teacher_priority_class IS NOT NULL GROUP BY snapshot_id, app_group_id"
-    )
-    best = {(sid, gid): grade for sid, gid, grade in con.execute(sql) if grade is not None}
-    sids = s.snapshot_id[g.snap]
-    return np.array([best.get((int(sid), gid), -1) for sid, gid in zip(sids, g.app_group_id, strict=True)])
 
 
 def model_scores(db: Path, model: Path, g: Groups, s: Snapshots) -> np.ndarray:
