@@ -43,6 +43,18 @@ def replay(
             dir_okay=False,
         ),
     ] = None,
+    against_model: Annotated[
+        Path | None,
+        option("--against-model", help="Also replay with this ONNX model; show where the two differ.", dir_okay=False),
+    ] = None,
+    against_config: Annotated[
+        Path | None,
+        option(
+            "--against-config",
+            help="Also replay with this daemon YAML (its mode, model and thresholds); show where the two differ.",
+            dir_okay=False,
+        ),
+    ] = None,
     classes_out: Annotated[
         Path | None,
         option(
@@ -58,19 +70,25 @@ def replay(
     its hysteresis). The CPU count of the logging machine is not in the log: give it with --ncpu.
     """
     from smoothtask_trainer.services.daemon_config import read_daemon_config
-    from smoothtask_trainer.services.replay import choose_ranker
+    from smoothtask_trainer.services.replay import PolicySpec, against_policy, choose_ranker
     from smoothtask_trainer.services.replay import replay as run_replay
 
     settings = state.settings(overrides)
     config = read_daemon_config(daemon_config) if daemon_config is not None else None
     kind, path, _ = choose_ranker(model, ranker == "stub", rules_only, config)
+    thresholds = config.thresholds if config else None
+    other = None
+    if against_model is not None or against_config is not None:
+        other_config = read_daemon_config(against_config) if against_config is not None else None
+        other = against_policy(against_model, other_config, PolicySpec(kind, path, thresholds))
     report = run_replay(
         db,
         ranker=kind,
         model=path,
-        thresholds=config.thresholds if config else None,
+        thresholds=thresholds,
         ncpu=settings.policy.ncpu,
         classes_out=classes_out,
+        against=other,
     )
     state.out.emit(report, lambda console: _render(console, report), quiet_line=str(report.groups))
 
@@ -117,5 +135,15 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, import
             f"Teacher classes: {t.exact:.1%} exact, mean class distance {t.mean_class_distance:.3f} over "
             f"{t.rows:,} groups",
         )
+    if r.against and r.diff:
+        o, diff = r.against, r.diff
+        line(console, f"\n[bold]Against[/] ranker {o.model or o.ranker} ({o.policy_mode}):")
+        rows = [(k, f"{r.class_mix[k]:,}", f"{o.class_mix[k]:,}") for k in r.class_mix]
+        table(console, "classes, this vs against", ("class", "this", "against"), rows)
+        line(console, f"{diff.differing:,} decisions differ ({diff.share:.1%})")
+        moves = [(a, b, f"{n:,}") for a, row in diff.transitions.items() for b, n in row.items()]
+        table(console, "differing decisions", ("this", "against", "decisions"), sorted(moves, key=lambda m: m[0]))
+        sample = [(d.snapshot_id, d.app_group_id, d.this_reason, d.against_reason) for d in diff.sample]
+        table(console, "sample", ("snapshot", "group", "this", "against"), sample)
     if r.classes_out:
         line(console, f"Decisions written to {r.classes_out}")

@@ -53,6 +53,24 @@ class AppliedCheck(BaseModel):
     match_rate: float | None = Field(None, description="low on logs of another policy, dry-run, or failed applies")
 
 
+class DiffRow(BaseModel):
+    snapshot_id: int
+    app_group_id: str
+    this: str
+    this_reason: str
+    against: str
+    against_reason: str
+
+
+class PolicyDiff(BaseModel):
+    """Where two policies decide differently on the same snapshots."""
+
+    differing: int
+    share: float
+    transitions: dict[str, dict[str, int]] = Field(description="this policy's class -> the other's -> decisions")
+    sample: list[DiffRow] = Field(default_factory=list, description="differing decisions spread over the store")
+
+
 class ReplayReport(BaseModel):
     db: str
     ranker: Literal["none", "stub", "model"]
@@ -73,5 +91,7 @@ class ReplayReport(BaseModel):
     teacher: TeacherAgreement | None = None
     churn: ChurnLag | None = None
     applied: AppliedCheck | None = None
+    against: ReplayReport | None = Field(None, description="the second policy (--against-model / --against-config)")
+    diff: PolicyDiff | None = None
     classes_out: str | None = None
     seconds: float = 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,14 @@ from smoothtask_trainer.contract import policy
 from smoothtask_trainer.contract import replay as ref
 from smoothtask_trainer.errors import ConfigError, InputNotFoundError, opt
 from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
-from smoothtask_trainer.schemas.replay import FlagCheck, ReplayReport, TeacherAgreement, Unreachable
+from smoothtask_trainer.schemas.replay import (
+    DiffRow,
+    FlagCheck,
+    PolicyDiff,
+    ReplayReport,
+    TeacherAgreement,
+    Unreachable,
+)
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services import replay_load, replay_metrics
 from smoothtask_trainer.sqlite_errors import translated
@@ -50,6 +58,25 @@ def choose_ranker(model: Path | None, stub: bool, rules_only: bool, config: Any 
     return "model", path, "hybrid"
 
 
+@dataclass(frozen=True)
+class PolicySpec:
+    """One policy to replay: the ranker ("none", "stub" or "model"), the model file, the thresholds."""
+
+    ranker: str = "none"
+    model: Path | None = None
+    thresholds: Mapping[str, Any] | None = None
+
+
+def against_policy(model: Path | None, config: Any | None, this: PolicySpec) -> PolicySpec:
+    """The second policy of a comparison: a model with this policy's thresholds, or a daemon config (with the
+    model, when one is given too)."""
+    if config is None:
+        kind, path, _ = choose_ranker(model, False, False, None)
+        return PolicySpec(kind, path, this.thresholds)
+    kind, path, _ = choose_ranker(model, False, False, config)
+    return PolicySpec(kind, path, config.thresholds)
+
+
 def replay(
     db: str | Path,
     *,
@@ -58,8 +85,10 @@ def replay(
     thresholds: Mapping[str, Any] | None = None,
     ncpu: int | None = None,
     classes_out: str | Path | None = None,
+    against: PolicySpec | None = None,
 ) -> ReplayReport:
-    """Replay the daemon's policy on a store and summarise it; optionally write every decision."""
+    """Replay the daemon's policy on a store and summarise it; optionally write every decision, and replay a
+    second policy (`against`) on the same snapshots with the decisions that differ."""
     started = time.perf_counter()
     ncpu = ncpu or os.cpu_count() or 1
     t = ref.thresholds_of(thresholds)
@@ -71,15 +100,16 @@ def replay(
             teacher = extra["teacher_grade"]
             if s.snapshot_id.size == 0:
                 raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
-            scores = None
-            if ranker == "stub":
-                scores = eng.stub_scores(g)
-            elif ranker == "model":
-                scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
-            d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
+            d = eng.replay(g, s, t, scores=_scores(db, ranker, model, g, s), ncpu=ncpu)
             report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
             report.churn = replay_metrics.churn_and_lag(g, s, d, extra)
             report.applied = replay_metrics.applied_check(con, g, s, d)
+            if against is not None:
+                t2 = ref.thresholds_of(against.thresholds)
+                d2 = eng.replay(g, s, t2, scores=_scores(db, against.ranker, against.model, g, s), ncpu=ncpu)
+                report.against = _summarise(str(db), against.ranker, against.model, ncpu, t2, g, s, extra, d2, teacher)
+                report.against.churn = replay_metrics.churn_and_lag(g, s, d2, extra)
+                report.diff = _diff(g, s, d, d2)
     finally:
         con.close()
     if out_path is not None:
@@ -87,6 +117,47 @@ def replay(
         report.classes_out = str(out_path)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _scores(db: str | Path, ranker: str, model: Path | None, g: eng.Groups, s: eng.Snapshots) -> np.ndarray | None:
+    if ranker == "stub":
+        return eng.stub_scores(g)
+    if ranker == "model":
+        return replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+    return None
+
+
+#: How many differing decisions a policy diff shows.
+DIFF_SAMPLE = 12
+
+
+def _diff(g: eng.Groups, s: eng.Snapshots, a: eng.Decisions, b: eng.Decisions) -> PolicyDiff:
+    """Where two policies decide differently: how often, from which class to which, and a sample."""
+    differ = np.flatnonzero(a.grade != b.grade)
+    names = policy.CLASSES
+    transitions: dict[str, dict[str, int]] = {}
+    for x, y in zip(a.grade[differ].tolist(), b.grade[differ].tolist(), strict=True):
+        row = transitions.setdefault(names[x], {})
+        row[names[y]] = row.get(names[y], 0) + 1
+    pick = differ[np.linspace(0, differ.size - 1, min(DIFF_SAMPLE, differ.size)).astype(int)] if differ.size else differ
+    reasons_a, reasons_b = a.reasons(), b.reasons()
+    sample = [
+        DiffRow(
+            snapshot_id=int(s.snapshot_id[g.snap[i]]),
+            app_group_id=str(g.app_group_id[i]),
+            this=names[a.grade[i]],
+            this_reason=reasons_a[i],
+            against=names[b.grade[i]],
+            against_reason=reasons_b[i],
+        )
+        for i in pick.tolist()
+    ]
+    return PolicyDiff(
+        differing=int(differ.size),
+        share=round(differ.size / max(a.grade.size, 1), 4),
+        transitions=transitions,
+        sample=sample,
+    )
 
 
 def _count(names: np.ndarray, labels: tuple[str, ...]) -> dict[str, int]:

@@ -134,3 +134,21 @@ def test_replay_command(sim: Path, tmp_path: Path) -> None:
     doc = json.loads(res.stdout)
     assert doc["ranker"] == "stub" and doc["thresholds"]["normal_percentile"] == 0.5
     assert invoke("replay", "--db", str(sim), "--classes-out", str(sim)).exit_code == 2  # never over the store
+
+
+def test_two_policies_side_by_side(sim: Path, tmp_path: Path) -> None:
+    from smoothtask_trainer.services.replay import PolicySpec
+
+    same = replay(sim, ranker="stub", ncpu=2, against=PolicySpec("stub"))
+    assert same.diff is not None and same.diff.differing == 0 and same.diff.sample == []
+    other = replay(sim, ranker="stub", ncpu=2, against=PolicySpec("none"))
+    d = other.diff
+    assert d is not None and d.differing > 0 and 0 < len(d.sample) <= 12
+    assert d.differing == sum(n for row in d.transitions.values() for n in row.values())
+    assert all(r.this != r.against for r in d.sample) and other.against.ranker == "none"
+    cfg = tmp_path / "alt.yml"
+    cfg.write_text("policy_mode: hybrid\nmodel:\n  enabled: false\nthresholds:\n  interactive_percentile: 0.5\n")
+    res = invoke("replay", "--db", str(sim), "--ranker", "stub", "--ncpu", "2", "--against-config", str(cfg), "--json")
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and doc["against"]["thresholds"]["interactive_percentile"] == 0.5
+    assert doc["diff"]["differing"] > 0
