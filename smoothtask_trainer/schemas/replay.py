@@ -91,7 +91,7 @@ class ReplayReport(BaseModel):
     teacher: TeacherAgreement | None = None
     churn: ChurnLag | None = None
     applied: AppliedCheck | None = None
-    against: ReplayReport | None = Field(None, description="the second policy (--against-model / --against-config)")
+    against: ReplayReport | None = Field(None, description="the second policy of a comparison")
     diff: PolicyDiff | None = None
     classes_out: str | None = None
     seconds: float = 0.0
