@@ -90,6 +90,9 @@ def replay(
         classes_out=classes_out,
         against=other,
     )
+    report.config_problems = config.problems if config else []
+    for problem in report.config_problems:
+        state.out.warn(f"{daemon_config}: the daemon would refuse this config: {problem}")
     state.out.emit(report, lambda console: _render(console, report), quiet_line=str(report.groups))
 
 

@@ -78,6 +78,9 @@ class ReplayReport(BaseModel):
     policy_mode: Literal["rules-only", "hybrid"]
     ncpu: int = Field(description="CPU count for the load level (not in the log; this machine's unless given)")
     thresholds: dict[str, float | None]
+    config_problems: list[str] = Field(
+        default_factory=list, description="what the daemon would reject in the given daemon config"
+    )
     snapshots: int
     groups: int = Field(description="(snapshot, app group) decisions")
     class_mix: dict[str, int]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smoothtask_trainer.contract.policy import DEFAULT_THRESHOLDS
+from smoothtask_trainer.contract.thresholds import DEFAULTS, validate_thresholds
 from smoothtask_trainer.errors import ConfigError, InputNotFoundError, opt
 
 
@@ -18,6 +18,8 @@ class DaemonPolicy:
     model_enabled: bool = False
     model_path: str | None = None
     thresholds: dict[str, Any] = field(default_factory=dict)
+    #: What the daemon's `Thresholds::validate` would reject (it would not load this file).
+    problems: list[str] = field(default_factory=list)
 
 
 def read_daemon_config(path: Path) -> DaemonPolicy:
@@ -40,8 +42,10 @@ def read_daemon_config(path: Path) -> DaemonPolicy:
     thresholds = data.get("thresholds") or {}
     if not isinstance(thresholds, dict):
         raise ConfigError(f"{path}: `thresholds:` must be a mapping")
-    known = {k: v for k, v in thresholds.items() if k in DEFAULT_THRESHOLDS or k == "priority_hysteresis_stable_sec"}
+    known = {k: v for k, v in thresholds.items() if k in DEFAULTS}
+    problems = validate_thresholds(thresholds) if "thresholds" in data else ["thresholds: missing (required)"]
     return DaemonPolicy(
+        problems=problems,
         policy_mode=mode,
         model_enabled=bool(model.get("enabled", False)) if isinstance(model, dict) else False,
         model_path=model.get("model_path") if isinstance(model, dict) else None,

@@ -152,3 +152,18 @@ def test_two_policies_side_by_side(sim: Path, tmp_path: Path) -> None:
     doc = json.loads(res.stdout)
     assert res.exit_code == 0 and doc["against"]["thresholds"]["interactive_percentile"] == 0.5
     assert doc["diff"]["differing"] > 0
+
+
+def test_a_config_the_daemon_would_refuse_is_reported(sim: Path, tmp_path: Path) -> None:
+    from smoothtask_trainer.contract.thresholds import DEFAULTS
+
+    good = tmp_path / "good.yml"
+    body = "".join(f"  {k}: {'null' if v is None else v}\n" for k, v in DEFAULTS.items())
+    good.write_text("policy_mode: hybrid\nmodel:\n  enabled: false\nthresholds:\n" + body)
+    doc = json.loads(invoke("replay", "--db", str(sim), "--daemon-config", str(good), "--ncpu", "2", "--json").stdout)
+    assert doc["config_problems"] == [] and doc["ranker"] == "stub"
+    bad = tmp_path / "bad.yml"
+    bad.write_text(good.read_text().replace("normal_percentile: 0.3", "normal_percentile: 0.7"))
+    res = invoke("replay", "--db", str(sim), "--daemon-config", str(bad), "--ncpu", "2", "--json")
+    problems = json.loads(res.stdout)["config_problems"]
+    assert res.exit_code == 0 and len(problems) == 1 and "background <= normal <= interactive" in problems[0]
