@@ -15,7 +15,6 @@ Unknown keys are rejected wherever they come from, and the error names the dotte
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +28,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from smoothtask_trainer.errors import ConfigError, opt
+from smoothtask_trainer.config_file import read_toml, resolve_config_path
+from smoothtask_trainer.errors import ConfigError
 from smoothtask_trainer.flag import Flag
 
 ENV_PREFIX = "SMOOTHTASK_"
 #: Environment variables with our prefix that are not settings.
 BOOTSTRAP_ENV = frozenset({"SMOOTHTASK_CONFIG", "SMOOTHTASK_DEBUG", "SMOOTHTASK_UPDATE_SNAPSHOTS"})
-DEFAULT_CONFIG_NAME = "smoothtask-trainer.toml"
 
 
 class Section(BaseModel):
@@ -210,6 +209,22 @@ class PolicySettings(Section):
         description="CPU count of the machine that wrote the logs: the load level divides load_avg_one by it, and "
         "the log does not record it",
     )
+    holdout_fraction: Annotated[float, Flag()] = Field(
+        default=0.2, gt=0, lt=1, description="tune: the latest share of snapshots kept out to judge the tuned values"
+    )
+    harm_horizon_s: Annotated[float, Flag()] = Field(
+        default=10.0, gt=0, le=3600, description="tune: harm counts when it follows within this many seconds"
+    )
+    harm_latency_ms: Annotated[float, Flag()] = Field(
+        default=50.0, gt=0, le=10_000, description="tune: a scheduling latency p99 above this is harm"
+    )
+    harm_beta: Annotated[float, Flag()] = Field(
+        default=1.0, gt=0, le=10, description="tune: the beta of the F-beta score of the PSI flag against harm"
+    )
+    trials: Annotated[int, Flag()] = Field(default=200, ge=1, le=100_000, description="tune: search trials per knob")
+    tune_seed: Annotated[int, Flag("--seed")] = Field(
+        default=42, ge=0, description="tune: seed of the search (the same seed and store give the same result)"
+    )
 
 
 SECTIONS: dict[str, type[Section]] = {
@@ -258,44 +273,6 @@ class TrainerSettings(BaseSettings):
 # The TOML path for the load in progress. pydantic-settings builds sources in a classmethod, so the path is
 # handed over here for the duration of one `load_settings` call.
 _ACTIVE_TOML: dict[str, Path | None] = {}
-
-
-def default_config_paths(cwd: Path | None = None) -> list[Path]:
-    """The places a config file is looked for when none is named, in order."""
-    cwd = cwd or Path.cwd()
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return [cwd / DEFAULT_CONFIG_NAME, Path(xdg) / "smoothtask-trainer" / "config.toml"]
-
-
-def resolve_config_path(explicit: Path | None) -> Path | None:
-    """The TOML file to read: the explicit one (which must exist), else the first default that exists."""
-    if explicit is None and os.environ.get("SMOOTHTASK_CONFIG"):
-        explicit = Path(os.environ["SMOOTHTASK_CONFIG"])
-    if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(
-                f"config file {explicit} does not exist or is not a file",
-                hint=f"pass an existing TOML file to {opt('config')} (or unset SMOOTHTASK_CONFIG)",
-            )
-        return explicit
-    return next((p for p in default_config_paths() if p.is_file()), None)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-        return tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            f"config file {path}:{line}: not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})",
-            hint="TOML files are UTF-8: re-save the file as UTF-8",
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}", hint="fix the file's syntax") from exc
-    except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
 
 
 def _check_env_names(environ: Mapping[str, str]) -> None:
@@ -361,7 +338,7 @@ def load_settings(config: Path | None = None, overrides: Mapping[str, Any] | Non
     """
     clean = _drop_none(dict(overrides or {}))
     toml_path = resolve_config_path(config)
-    toml_data = _read_toml(toml_path) if toml_path is not None else {}
+    toml_data = read_toml(toml_path) if toml_path is not None else {}
     _check_env_names(os.environ)
     _ACTIVE_TOML["path"] = toml_path
     try:

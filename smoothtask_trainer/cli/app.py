@@ -18,6 +18,7 @@ from smoothtask_trainer.cli import pipeline as _pipeline
 from smoothtask_trainer.cli import replay as _replay
 from smoothtask_trainer.cli import simulate as _simulate
 from smoothtask_trainer.cli import train as _train
+from smoothtask_trainer.cli import tune as _tune
 from smoothtask_trainer.cli import validate as _validate
 from smoothtask_trainer.cli.options import JsonOpt, QuietOpt, option
 from smoothtask_trainer.cli.state import state_of
@@ -76,3 +77,4 @@ app.command("train", rich_help_panel="Model", epilog=_train.EPILOG)(_train.train
 app.command("pipeline", rich_help_panel="Automation", epilog=_pipeline.EPILOG)(_pipeline.pipeline)
 app.command("export", rich_help_panel="Model", epilog=_export.EPILOG)(_export.export)
 app.command("replay", rich_help_panel="Policy", epilog=_replay.EPILOG)(_replay.replay)
+app.command("tune", rich_help_panel="Policy", epilog=_tune.EPILOG)(_tune.tune)

@@ -107,7 +107,15 @@ def command(*sections: str, models: Sequence[type[BaseModel]] = ()) -> Callable[
     `models`, a parameter annotated with it (the model built from its flags), besides its own options, which
     keep their places before the derived ones.
     """
-    fields = _fields([*((s, SECTIONS[s]) for s in sections), *((None, m) for m in models)])
+    # "policy" shows a section's flags; "policy.ncpu" only that key's
+    wanted = {s.partition(".")[0]: set() for s in sections}
+    for s in sections:
+        if "." in s:
+            wanted[s.partition(".")[0]].add(s.partition(".")[2])
+    fields = _fields([*((s, SECTIONS[s]) for s in wanted), *((None, m) for m in models)])
+    fields = [
+        f for f in fields if f[1].section is None or not wanted[f[1].section] or f[1].name in wanted[f[1].section]
+    ]
 
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn, eval_str=True).parameters.values()

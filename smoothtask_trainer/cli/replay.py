@@ -21,7 +21,7 @@ EPILOG = examples(
 RANKER = "Ranker"
 
 
-@command("policy")
+@command("policy.ncpu")
 def replay(
     state: AppState,
     overrides: dict,

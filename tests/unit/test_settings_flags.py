@@ -21,7 +21,7 @@ COMMANDS = {
     "dataset": (["validate", "--db", "s.db"], "smoothtask_trainer.services.validate.validate"),
     "validation": (["validate", "--db", "s.db"], "smoothtask_trainer.services.validate.validate"),
     "train": (["train", "--db", "s.db"], "smoothtask_trainer.services.train.train"),
-    "policy": (["replay", "--db", "s.db"], "smoothtask_trainer.services.replay.replay"),
+    "policy": (["tune", "--db", "s.db", "--output", "o.yml"], "smoothtask_trainer.services.tune.tune"),
 }
 FLAGGED = [doc for doc in all_settings() if doc.flag is not None]
 DATES = ["2026-01-02", "2026-01-02T03:04:05", "2026-01-02 03:04:05", "2026-01-02T03:04:05+02:00", "yesterday", ""]

@@ -1,0 +1,224 @@
+"""`tune`: the daemon's thresholds from its own logs, each knob by an objective not computed from the knob itself.
+
+Tuning uses the earlier snapshots; the latest `policy.holdout_fraction` judge the result, and a knob that does
+worse there than its input value keeps the input (unless forced). Knobs without an honest signal in the store stay
+as they are, with the reason (policy-replay.md §9). No typer or rich here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smoothtask_trainer import store
+from smoothtask_trainer.contract.policy import f32
+from smoothtask_trainer.contract.thresholds import DEFAULTS
+from smoothtask_trainer.errors import ConfigError
+from smoothtask_trainer.schemas.tune import KnobReport, Objective, TuneReport
+from smoothtask_trainer.services import replay_engine as eng
+from smoothtask_trainer.services import replay_load, replay_metrics
+from smoothtask_trainer.settings import PolicySettings
+from smoothtask_trainer.sqlite_errors import translated
+
+PSI_KEYS = ("psi_cpu_some_high", "psi_io_some_high")
+#: Candidate values of priority_hysteresis_stable_sec (a one-dimensional grid, searched exhaustively).
+HYSTERESIS_GRID = (0, 1, 2, 5, 10, 20, 30, 60, 120, 300)
+#: key -> (why it cannot be tuned from this store, why it is not tuned though the store has its signal)
+NOT_TUNABLE = {
+    "user_idle_timeout_sec": (
+        "time_since_last_input_ms is NULL in all {total} snapshots (the stock daemon never fills it): there are no "
+        "input gaps to learn from",
+        "{n} of {total} snapshots carry time_since_last_input_ms; fitting the timeout to the input gaps is not "
+        "built yet",
+    ),
+    "noisy_neighbour_cpu_share": (
+        "total_cpu_share is NULL in all {total} group rows (the stock daemon never fills it): nothing tells a noisy "
+        "group apart",
+        "{n} of {total} group rows carry total_cpu_share; its objective is not built yet",
+    ),
+    "interactive_build_grace_sec": ("the daemon reads this key nowhere", "the daemon reads this key nowhere"),
+}
+
+
+def harm(s: eng.Snapshots, horizon_s: float, latency_ms: float) -> np.ndarray:
+    """Harm at snapshot t: a later snapshot within the horizon with latency p99 above the bar, or xruns (not the
+    first snapshot after a gap, whose xruns are cumulative)."""
+    t = s.snapshot_id.astype(np.int64)
+    interval = float(np.median(np.diff(t))) if t.size > 1 else 1000.0
+    after_gap = np.r_[True, np.diff(t) > 3 * interval]
+    with np.errstate(invalid="ignore"):
+        bad = (s.sched_p99 > latency_ms) | ((s.xruns > 0) & ~after_gap)
+    bad_times = t[bad]
+    ends = np.searchsorted(bad_times, t + int(horizon_s * 1000), side="right")
+    starts = np.searchsorted(bad_times, t, side="right")
+    return ends > starts
+
+
+def f_beta(pred: np.ndarray, truth: np.ndarray, beta: float) -> float:
+    tp = float((pred & truth).sum())
+    fp = float((pred & ~truth).sum())
+    fn = float((~pred & truth).sum())
+    b2 = beta * beta
+    denom = (1 + b2) * tp + b2 * fn + fp
+    return (1 + b2) * tp / denom if denom else 0.0
+
+
+def psi_flag(s: eng.Snapshots, a: float, b: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (s.psi_cpu > f32(a)) | (s.psi_io > f32(b))
+
+
+def _subset(s: eng.Snapshots, mask: np.ndarray) -> eng.Snapshots:
+    return eng.Snapshots(**{k: v[mask] for k, v in vars(s).items()})
+
+
+def tune_psi(
+    s: eng.Snapshots, cut: int, t_in: Mapping[str, Any], p: PolicySettings, force: bool = False
+) -> dict[str, KnobReport]:
+    """The two PSI thresholds, by F-beta of the PSI-only flag against harm that follows (Optuna, seeded TPE)."""
+    import optuna
+
+    truth = harm(s, p.harm_horizon_s, p.harm_latency_ms)
+    tune_mask = np.arange(s.snapshot_id.size) < cut
+    hold = ~tune_mask
+    name = f"F{p.harm_beta:g} of the PSI flag against harm within {p.harm_horizon_s:g} s"
+    if not truth[tune_mask].any():
+        reason = f"no harm (latency p99 > {p.harm_latency_ms:g} ms or xruns) in the tuning window to predict"
+        return {k: KnobReport(before=t_in[k], after=t_in[k], status="unchanged", reason=reason) for k in PSI_KEYS}
+
+    def score(a: float, b: float, mask: np.ndarray) -> float:
+        return f_beta(psi_flag(s, a, b)[mask], truth[mask], p.harm_beta)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=p.tune_seed))
+    study.enqueue_trial({"a": float(t_in[PSI_KEYS[0]]), "b": float(t_in[PSI_KEYS[1]])})
+    study.optimize(
+        lambda tr: score(tr.suggest_float("a", 0.0, 1.0), tr.suggest_float("b", 0.0, 1.0), tune_mask),
+        n_trials=p.trials,
+    )
+    a, b = round(study.best_params["a"], 4), round(study.best_params["b"], 4)
+    before, after = score(t_in[PSI_KEYS[0]], t_in[PSI_KEYS[1]], hold), score(a, b, hold)
+    objective = Objective(name=name, tuning=round(study.best_value, 4), heldout={"before": before, "after": after})
+    binds = [k for k, v in zip(PSI_KEYS, (a, b), strict=True) if v >= 0.99]
+    note = (
+        f"; the daemon's range [0, 1] binds ({', '.join(binds)} at its top): PSI is logged in percent, so the flag "
+        "cannot wait for more than 1 % pressure"
+        if binds
+        else ""
+    )
+    status, reason = "tuned", "best F-beta on the tuning window" + note
+    if after < before and not force:
+        status, reason = "unchanged", f"worse on the held-out snapshots ({after:.4f} < {before:.4f}); input kept"
+        a, b = t_in[PSI_KEYS[0]], t_in[PSI_KEYS[1]]
+    return {
+        PSI_KEYS[0]: KnobReport(before=t_in[PSI_KEYS[0]], after=a, status=status, reason=reason, objective=objective),
+        PSI_KEYS[1]: KnobReport(before=t_in[PSI_KEYS[1]], after=b, status=status, reason=reason, objective=objective),
+    }
+
+
+def hysteresis_curve(
+    g: eng.Groups, s: eng.Snapshots, extra: dict, scores: np.ndarray | None, t_in: Mapping[str, Any], ncpu: int
+) -> list[dict[str, float | None]]:
+    """Churn and lag for each candidate `priority_hysteresis_stable_sec` (replayed on the whole store)."""
+    curve = []
+    for value in HYSTERESIS_GRID:
+        d = eng.replay(g, s, {**t_in, "priority_hysteresis_stable_sec": value}, scores=scores, ncpu=ncpu)
+        c = replay_metrics.churn_and_lag(g, s, d, extra)
+        curve.append(
+            {"stable_sec": value, "churn_per_group_hour": c.churn_per_group_hour, "lag_median_s": c.lag_median_s}
+        )
+    return curve
+
+
+def store_fingerprint(db: str | Path) -> str:
+    """A short identity of a store's contents: its row counts and snapshot range."""
+    import hashlib
+
+    con = store.open_readonly(db)
+    try:
+        with translated(db, "reading"):
+            facts = con.execute("SELECT COUNT(*), MIN(snapshot_id), MAX(snapshot_id) FROM snapshots").fetchone()
+            groups = con.execute("SELECT COUNT(*) FROM app_groups").fetchone()[0]
+    finally:
+        con.close()
+    return hashlib.sha256(f"{facts}|{groups}".encode()).hexdigest()[:16]
+
+
+def tune(
+    db: str | Path,
+    *,
+    thresholds: Mapping[str, Any] | None = None,
+    ranker: str = "none",
+    model: Path | None = None,
+    settings: PolicySettings | None = None,
+    force: bool = False,
+) -> TuneReport:
+    """Tune what the store can honestly tell; report every key with its status and reason."""
+    started = time.perf_counter()
+    p = settings or PolicySettings()
+    t_in = {**DEFAULTS, **(thresholds or {})}
+    con = store.open_readonly(db)
+    try:
+        with translated(db, "reading"):
+            g, s, extra = replay_load.load(con)
+    finally:
+        con.close()
+    n = s.snapshot_id.size
+    if n < 10:
+        raise ConfigError(f"{db} holds {n} snapshot(s): too few to tune and hold some out", hint="collect more logs")
+    cut = int(round(n * (1 - p.holdout_fraction)))
+    ncpu = p.ncpu or os.cpu_count() or 1
+    knobs: dict[str, KnobReport] = {}
+    knobs.update(tune_psi(s, cut, t_in, p, force))
+    scores = None
+    if ranker == "stub":
+        scores = eng.stub_scores(g)
+    elif ranker == "model":
+        scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+    curve = hysteresis_curve(g, s, extra, scores, t_in, ncpu)
+    knobs["priority_hysteresis_stable_sec"] = KnobReport(
+        before=t_in["priority_hysteresis_stable_sec"],
+        after=t_in["priority_hysteresis_stable_sec"],
+        status="unchanged",
+        reason="the churn/lag curve is in the report; no churn budget was set, so the input is kept",
+    )
+    for key in ("sched_latency_p99_threshold_ms", "ui_loop_p95_threshold_ms"):
+        knobs[key] = KnobReport(
+            before=t_in[key],
+            after=t_in[key],
+            status="unchanged",
+            reason="its only independent target is xruns (PipeWire); latency spikes are what it thresholds, so "
+            "tuning it against them would be circular",
+        )
+    for key in ("crit_interactive_percentile", "interactive_percentile", "normal_percentile", "background_percentile"):
+        knobs[key] = KnobReport(
+            before=t_in[key], after=t_in[key], status="unchanged", reason="the cut-offs are not tuned by this version"
+        )
+    counts = {
+        "user_idle_timeout_sec": (int((~np.isnan(s.tsli)).sum()), n),
+        "noisy_neighbour_cpu_share": (int((~np.isnan(g.total_cpu_share)).sum()), g.snap.size),
+        "interactive_build_grace_sec": (0, 0),
+    }
+    for key, (absent, present) in NOT_TUNABLE.items():
+        have, total = counts[key]
+        knobs[key] = KnobReport(
+            before=t_in[key],
+            after=t_in[key],
+            status="not-tunable" if have == 0 else "unchanged",
+            reason=(absent if have == 0 else present).format(n=f"{have:,}", total=f"{total:,}"),
+        )
+    return TuneReport(
+        db=str(db),
+        snapshots=n,
+        tuning_snapshots=cut,
+        holdout_snapshots=n - cut,
+        ncpu=ncpu,
+        knobs=knobs,
+        hysteresis_curve=curve,
+        seconds=round(time.perf_counter() - started, 3),
+    )
