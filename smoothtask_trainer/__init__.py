@@ -28,6 +28,7 @@ _API = {
     "train_from_database": "smoothtask_trainer.train_pipeline",
     "export_model": "smoothtask_trainer.services.export",
     "validate_exported_model": "smoothtask_trainer.services.model_check",
+    "tune_policy": "smoothtask_trainer.services.tune",
 }
 
 __all__ = ["__version__", *_API]

@@ -49,27 +49,10 @@ def tune(
     Tunes on the earlier snapshots and judges on the latest (policy.holdout_fraction). A knob with nothing honest
     to learn from in these logs keeps its value, and the report says why.
     """
-    from smoothtask_trainer.services import tune_output
-    from smoothtask_trainer.services.daemon_config import read_daemon_config
-    from smoothtask_trainer.services.replay import choose_ranker
-    from smoothtask_trainer.services.tune import store_fingerprint
-    from smoothtask_trainer.services.tune import tune as run_tune
+    from smoothtask_trainer.services.tune import tune_policy
 
     settings = state.settings(overrides)
-    config = read_daemon_config(daemon_config) if daemon_config is not None else None
-    kind, path, _ = choose_ranker(model, ranker == "stub", False, config)
-    thresholds = config.thresholds if config else None
-    tune_output.check_output(output, db, daemon_config)
-    report = run_tune(db, thresholds=thresholds, ranker=kind, model=path, settings=settings.policy, force=force)
-    tuned = {k: v.after for k, v in report.knobs.items() if v.status == "tuned"}
-    model_sha = None
-    if path is not None:
-        from smoothtask_trainer.files import sha256_file
-
-        model_sha = sha256_file(path)
-    values = {**{k: v.after for k, v in report.knobs.items()}, **tuned} if config is None else tuned
-    tune_output.write(output, daemon_config, values, tune_output.header(str(db), store_fingerprint(db), model_sha))
-    report.output = str(output)
+    report = tune_policy(db, output, daemon_config, model, stub=ranker == "stub", settings=settings.policy, force=force)
     state.out.emit(report, lambda console: _render(console, report), quiet_line=str(output))
 
 

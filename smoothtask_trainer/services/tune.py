@@ -222,3 +222,50 @@ def tune(
         hysteresis_curve=curve,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def tune_policy(
+    db_path: str | Path,
+    config_out: str | Path,
+    config_in: str | Path | None = None,
+    model_path: str | Path | None = None,
+    *,
+    stub: bool = False,
+    settings: PolicySettings | None = None,
+    force: bool = False,
+) -> TuneReport:
+    """Tune the daemon's thresholds from a store and write them (the Python API of `smoothtask-trainer tune`).
+
+    Args:
+        db_path: The store.
+        config_out: Where to write: a copy of `config_in` with only the tuned keys changed, or a complete
+            `thresholds:` block.
+        config_in: The daemon's YAML whose thresholds (and policy mode, model switch) are the starting point.
+        model_path: Replay with this ONNX model; `stub` with the daemon's stub ranker; else as `config_in` says.
+        settings: `[policy]` settings (harm definition, hold-out share, trials, seed, ncpu).
+        force: Keep tuned values even where they do worse on the held-out snapshots.
+    """
+    from smoothtask_trainer.files import sha256_file
+    from smoothtask_trainer.services import tune_output
+    from smoothtask_trainer.services.daemon_config import read_daemon_config
+    from smoothtask_trainer.services.replay import choose_ranker
+
+    out = Path(config_out)
+    config_path = Path(config_in) if config_in is not None else None
+    config = read_daemon_config(config_path) if config_path is not None else None
+    kind, model, _ = choose_ranker(Path(model_path) if model_path else None, stub, False, config)
+    tune_output.check_output(out, db_path, config_path)
+    report = tune(
+        db_path,
+        thresholds=config.thresholds if config else None,
+        ranker=kind,
+        model=model,
+        settings=settings,
+        force=force,
+    )
+    after = {k: v.after for k, v in report.knobs.items()}
+    values = {k: v for k, v in after.items() if report.knobs[k].status == "tuned"} if config else after
+    model_sha = sha256_file(model) if model is not None else None
+    tune_output.write(out, config_path, values, tune_output.header(str(db_path), store_fingerprint(db_path), model_sha))
+    report.output = str(out)
+    return report

@@ -84,3 +84,21 @@ def test_tune_command(tmp_path: Path) -> None:
     store_bytes = db.read_bytes()
     assert invoke("tune", "--db", str(db), "--output", str(db)).exit_code == 2  # never over the store
     assert db.read_bytes() == store_bytes
+
+
+def test_the_python_api_in_a_script(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = pressure_store(tmp_path / "s.db")
+    script = tmp_path / "tune_it.py"
+    script.write_text(
+        "from smoothtask_trainer import tune_policy\n"
+        "from smoothtask_trainer.settings import PolicySettings\n"
+        f"r = tune_policy({str(db)!r}, {str(tmp_path / 'out.yml')!r}, "
+        "settings=PolicySettings(trials=10, harm_horizon_s=0.6, ncpu=2))\n"
+        "print(r.knobs['psi_cpu_some_high'].status, r.output)\n"
+    )
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[0] in ("tuned", "unchanged") and (tmp_path / "out.yml").is_file()
