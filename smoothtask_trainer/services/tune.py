@@ -121,6 +121,69 @@ def tune_psi(
     }
 
 
+CUTOFFS = ("background_percentile", "normal_percentile", "interactive_percentile", "crit_interactive_percentile")
+
+
+def tune_cutoffs(
+    g: eng.Groups,
+    s: eng.Snapshots,
+    extra: dict,
+    scores: np.ndarray | None,
+    cut: int,
+    t_in: Mapping[str, Any],
+    p: PolicySettings,
+    ncpu: int,
+    force: bool,
+) -> dict[str, KnobReport]:
+    """The four percentile cut-offs (hybrid only), by exact agreement of the replayed classes with the store's
+    teacher classes; searched in the daemon's order (bg <= normal <= interactive <= crit), seeded TPE."""
+    import optuna
+
+    def keep(reason: str) -> dict[str, KnobReport]:
+        return {k: KnobReport(before=t_in[k], after=t_in[k], status="unchanged", reason=reason) for k in CUTOFFS}
+
+    if scores is None:
+        return keep("rules-only: the daemon uses the cut-offs only with a ranker (give a model or the stub ranker)")
+    teacher = extra["teacher_grade"]
+    labelled = teacher >= 0
+    if not labelled.any():
+        return keep("the store has no teacher classes (no real daemon log has them): nothing to agree with")
+    tuning_rows = labelled & (g.snap < cut)
+    hold_rows = labelled & (g.snap >= cut)
+
+    def agreement(values: Mapping[str, float], rows: np.ndarray) -> float:
+        d = eng.replay(g, s, {**t_in, **values}, scores=scores, ncpu=ncpu)
+        return float((d.grade[rows] == teacher[rows]).mean()) if rows.any() else 0.0
+
+    def objective(trial: optuna.Trial) -> float:
+        bg = trial.suggest_float(CUTOFFS[0], 0.0, 1.0)
+        normal = trial.suggest_float(CUTOFFS[1], bg, 1.0)
+        inter = trial.suggest_float(CUTOFFS[2], normal, 1.0)
+        crit = trial.suggest_float(CUTOFFS[3], inter, 1.0)
+        return agreement(dict(zip(CUTOFFS, (bg, normal, inter, crit), strict=True)), tuning_rows)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=p.tune_seed))
+    study.enqueue_trial({k: float(t_in[k]) for k in CUTOFFS})
+    study.optimize(objective, n_trials=p.trials)
+    best = {k: round(v, 4) for k, v in study.best_params.items()}
+    before, after = agreement({k: t_in[k] for k in CUTOFFS}, hold_rows), agreement(best, hold_rows)
+    objective_report = Objective(
+        name="exact agreement of the replayed classes with the teacher classes",
+        tuning=round(study.best_value, 4),
+        heldout={"before": round(before, 4), "after": round(after, 4)},
+    )
+    status, reason = "tuned", "best agreement on the tuning window (it fits this teacher's class mix)"
+    if after < before and not force:
+        status, reason, best = "unchanged", f"worse on the held-out snapshots ({after:.4f} < {before:.4f})", {}
+    return {
+        k: KnobReport(
+            before=t_in[k], after=best.get(k, t_in[k]), status=status, reason=reason, objective=objective_report
+        )
+        for k in CUTOFFS
+    }
+
+
 def hysteresis_curve(
     g: eng.Groups, s: eng.Snapshots, extra: dict, scores: np.ndarray | None, t_in: Mapping[str, Any], ncpu: int
 ) -> list[dict[str, float | None]]:
@@ -195,10 +258,7 @@ def tune(
             reason="its only independent target is xruns (PipeWire); latency spikes are what it thresholds, so "
             "tuning it against them would be circular",
         )
-    for key in ("crit_interactive_percentile", "interactive_percentile", "normal_percentile", "background_percentile"):
-        knobs[key] = KnobReport(
-            before=t_in[key], after=t_in[key], status="unchanged", reason="the cut-offs are not tuned by this version"
-        )
+    knobs.update(tune_cutoffs(g, s, extra, scores, cut, t_in, p, ncpu, force))
     counts = {
         "user_idle_timeout_sec": (int((~np.isnan(s.tsli)).sum()), n),
         "noisy_neighbour_cpu_share": (int((~np.isnan(g.total_cpu_share)).sum()), g.snap.size),

@@ -8,7 +8,8 @@ Simulates a daemon database, then measures in the same run (best of --repeat, in
    loaded arrays, against `contract.replay` (the scalar reference: one snapshot, one group at a time) on the same
    decisions; target: the engine at least 50x faster;
 2. `smoothtask-trainer replay --ranker stub` against `smoothtask-trainer validate` on the store, each as a whole
-   process; target: replay at most 1.5x validate.
+   process; target: replay at most 1.5x validate;
+3. `smoothtask-trainer tune --ranker stub --trials 200` against the same `validate`; target: at most 4x.
 """
 
 from __future__ import annotations
@@ -128,6 +129,16 @@ def main() -> None:
         print(
             f"  replay / validate = {r / v:.2f}  (target <= 1.5: {'met' if r / v <= 1.5 else 'MISSED'}); "
             f"peak RSS replay {max(x.peak_rss_mb for x in rep):.0f} MB"
+        )
+        out = Path(tmp) / "tuned.yml"
+        tune_cmd = [*CLI, "tune", "--db", str(db), "--ranker", "stub", "--ncpu", str(args.ncpu), "--trials", "200"]
+        tunes = [run_measured([*tune_cmd, "--output", str(out), "-q"]) for _ in range(args.repeat)]
+        if any(x.returncode for x in tunes):
+            sys.exit(tunes[0].stderr)
+        tn = min(x.seconds for x in tunes)
+        print(
+            f"tune (200 trials per searched knob) {tn:.2f} s vs validate {v:.2f} s: {tn / v:.2f}x "
+            f"(target <= 4: {'met' if tn / v <= 4 else 'MISSED'}); peak RSS {max(x.peak_rss_mb for x in tunes):.0f} MB"
         )
 
 

@@ -102,3 +102,22 @@ def test_the_python_api_in_a_script(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[0] in ("tuned", "unchanged") and (tmp_path / "out.yml").is_file()
+
+
+def test_cut_offs_follow_teacher_classes_in_the_daemon_s_order(tmp_path: Path) -> None:
+    from smoothtask_trainer.contract.thresholds import validate_thresholds
+    from smoothtask_trainer.simulator import write_snapshots
+
+    db = tmp_path / "sim.db"
+    write_snapshots(db, "sqlite", count=80, seed=4, scale=0.4)
+    keys = ("background_percentile", "normal_percentile", "interactive_percentile", "crit_interactive_percentile")
+    rules_only = tune(db, settings=PolicySettings(trials=5, ncpu=2))
+    assert all(rules_only.knobs[k].status == "unchanged" and "rules-only" in rules_only.knobs[k].reason for k in keys)
+    r = tune(db, ranker="stub", settings=PolicySettings(trials=30, ncpu=2))
+    after = [r.knobs[k].after for k in keys]
+    assert after == sorted(after) and all(0 <= v <= 1 for v in after)
+    k = r.knobs["normal_percentile"]
+    assert k.objective is not None and k.status in ("tuned", "unchanged")
+    if k.status == "tuned":
+        assert k.objective.heldout["after"] >= k.objective.heldout["before"]
+    assert validate_thresholds({**{key: v.after for key, v in r.knobs.items()}}) == []
