@@ -28,7 +28,7 @@ EPILOG = o.examples(
 )
 
 
-@command("validation", "train", "dataset", models=(PipelineInputs, ModelOutputs))
+@command("validation", "train", "dataset", "policy.ncpu", models=(PipelineInputs, ModelOutputs))
 def pipeline(
     state: AppState,
     overrides: dict,
@@ -55,7 +55,7 @@ def pipeline(
         with out.step_progress() as bars:
             try:
                 report = run_pipeline(
-                    **inputs.model_dump(include={"snapshots", "db", "store", "use_temp_db", "keep_store"}),
+                    **inputs.model_dump(include={"snapshots", "db", "store", "use_temp_db", "keep_store", "tune"}),
                     outputs=paths,
                     settings=settings,
                     on_step=lambda s: _show_step(out, s),
@@ -103,4 +103,7 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - PipelineReport,
             line(console, f"Model ({a.format}): {a.path}  (metadata: {a.metadata_path})")
         if report.train.artifacts:
             render_not_ready(console, report.train)
+    if report.tune:
+        tuned = [k for k, v in report.tune.knobs.items() if v.status == "tuned"]
+        line(console, f"Thresholds tuned with this model ({', '.join(tuned) or 'none changed'}): {report.tune.output}")
     daemon_config(console, report.daemon_config)

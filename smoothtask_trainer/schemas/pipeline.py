@@ -41,6 +41,11 @@ class PipelineInputs(BaseModel):
         default=False,
         description=f"simulate a realistic desktop ({DEMO_SNAPSHOTS} snapshots) and run the whole pipeline on it",
     )
+    tune: Annotated[bool, Flag(negatable=False)] = Field(
+        default=False,
+        description="after training, tune the daemon's thresholds with the new ONNX model and write them to "
+        "<model>.thresholds.yml",
+    )
     out_dir: Annotated[Path | None, Flag(unset=f"./{DEMO_OUT_DIR}")] = Field(
         default=None, description="with demo: where the model files go"
     )

@@ -72,4 +72,6 @@ def prepare(
         return inputs, dict(outputs)
     outputs = demo_outputs(inputs, outputs)
     log = simulate_demo(scratch, on_progress)
-    return inputs.model_copy(update={"snapshots": [str(log)], "use_temp_db": True, "demo": False}), outputs
+    # the demo shows the whole job: a model, and the thresholds tuned with it (when an ONNX file is written)
+    update = {"snapshots": [str(log)], "use_temp_db": True, "demo": False, "tune": outputs.get("onnx") is not None}
+    return inputs.model_copy(update=update), outputs

@@ -18,8 +18,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from smoothtask_trainer.errors import ConfigError, ValidationFailed, opt
+from smoothtask_trainer.files import refuse_same_files
 from smoothtask_trainer.schemas.collect import CollectResult
 from smoothtask_trainer.schemas.train import TrainReport
+from smoothtask_trainer.schemas.tune import TuneReport
 from smoothtask_trainer.schemas.validate import ValidationReport
 from smoothtask_trainer.settings import TrainerSettings
 
@@ -45,6 +47,7 @@ class PipelineReport(BaseModel):
     collect: CollectResult | None = None
     validation: ValidationReport | None = None
     train: TrainReport | None = None
+    tune: TuneReport | None = None
     daemon_config: str | None = None
     seconds: float = 0.0
 
@@ -115,11 +118,13 @@ def run_pipeline(
     store: Path | None = None,
     use_temp_db: bool = False,
     keep_store: bool = False,
+    tune: bool = False,
     on_step: StepFn | None = None,
     on_collect_progress: Callable[..., None] | None = None,
     on_train_progress: Callable[..., None] | None = None,
 ) -> PipelineReport:
-    """Run collect (with `snapshots`), validate, train and export.
+    """Run collect (with `snapshots`), validate, train and export; with `tune`, then tune the daemon's thresholds
+    with the new ONNX model and write them to `<model>.thresholds.yml`.
 
     Raises:
         ValidationFailed: A data-quality gate failed (`.report` is the PipelineReport): before training, or the
@@ -136,6 +141,13 @@ def run_pipeline(
     try:
         # Before any work: a bad output path must not cost a collect, and no output may replace an input.
         check_outputs(outputs, settings.train, inputs=_inputs(snapshots, path))
+        if tune and outputs.get("onnx") is None:
+            raise ConfigError(
+                f"{opt('tune')} tunes with the ONNX model the run trains", hint=f"add {opt('model_onnx')}"
+            )
+        if tune:
+            thresholds_out = Path(outputs["onnx"]).with_suffix(".thresholds.yml")  # type: ignore[arg-type]
+            refuse_same_files(_inputs(snapshots, path), [("tuned thresholds", thresholds_out)])
     except BaseException:
         plan.remove()
         raise
@@ -202,6 +214,15 @@ def run_pipeline(
         item.outputs = [a.path for a in t.artifacts]
         report.daemon_config = t.daemon_config
         done(item, t0)
+        if tune:
+            from smoothtask_trainer.services.tune import tune_policy
+
+            item, t0 = step("tune"), time.perf_counter()
+            onnx = Path(outputs["onnx"])  # type: ignore[arg-type]
+            report.tune = tune_policy(path, onnx.with_suffix(".thresholds.yml"), None, onnx, settings=settings.policy)
+            item.figures = {"tuned": sorted(k for k, v in report.tune.knobs.items() if v.status == "tuned")}
+            item.outputs = [report.tune.output or ""]
+            done(item, t0)
         report.ok = True
     finally:
         if not keep_store:

@@ -155,3 +155,28 @@ def test_refuses_an_unwritable_output_before_collecting(logs, tmp_path: Path) ->
     (tmp_path / "dir.json").mkdir()
     res = run("pipeline", "--snapshots", str(logs[0]), "--model-json", str(tmp_path / "dir.json"))
     assert res.exit_code == 2 and not (tmp_path / "smoothtask-store.db").exists()
+
+
+def test_pipeline_tune_writes_the_thresholds_beside_the_model(logs, tmp_path: Path) -> None:
+    onnx = tmp_path / "m.onnx"
+    env = {"SMOOTHTASK_POLICY__TRIALS": "5", "SMOOTHTASK_POLICY__NCPU": "2"}
+    res = run(
+        "pipeline",
+        "--snapshots",
+        str(logs[0]),
+        "--use-temp-db",
+        "--model-onnx",
+        str(onnx),
+        "--tune",
+        "--allow-worse-than-stub",
+        "--json",
+        env=env,
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["tune"]["output"] == str(tmp_path / "m.thresholds.yml") and (tmp_path / "m.thresholds.yml").is_file()
+    assert [s["name"] for s in doc["steps"]][-1] == "tune"
+    res = run(
+        "pipeline", "--snapshots", str(logs[0]), "--use-temp-db", "--model-json", str(tmp_path / "m.json"), "--tune"
+    )
+    assert res.exit_code == 2 and "--model-onnx" in res.stderr
