@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from smoothtask_trainer.contract.policy import f32
+from smoothtask_trainer.contract.policy import DEFAULT_THRESHOLDS, f32
 
 PERCENTILES: Final = (
     "crit_interactive_percentile",
@@ -36,17 +36,8 @@ RANGES: Final = (
 )
 #: The daemon's defaults for every key (`priority_hysteresis_stable_sec: null` means 30).
 DEFAULTS: Final[dict[str, Any]] = {
-    "crit_interactive_percentile": 0.9,
-    "interactive_percentile": 0.6,
-    "normal_percentile": 0.3,
-    "background_percentile": 0.1,
-    "psi_cpu_some_high": 0.6,
-    "psi_io_some_high": 0.4,
-    "user_idle_timeout_sec": 120,
+    **DEFAULT_THRESHOLDS,
     "interactive_build_grace_sec": 10,
-    "noisy_neighbour_cpu_share": 0.7,
-    "sched_latency_p99_threshold_ms": 20.0,
-    "ui_loop_p95_threshold_ms": 16.67,
     "priority_hysteresis_stable_sec": 30,
 }
 

@@ -18,7 +18,6 @@ from smoothtask_trainer import store
 from smoothtask_trainer.contract import policy
 from smoothtask_trainer.contract import replay as ref
 from smoothtask_trainer.errors import ConfigError, InputNotFoundError, opt
-from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
 from smoothtask_trainer.schemas.replay import (
     DiffRow,
     FlagCheck,
@@ -29,6 +28,7 @@ from smoothtask_trainer.schemas.replay import (
 )
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services import replay_load, replay_metrics
+from smoothtask_trainer.services.tables import check_table_output, write_table
 from smoothtask_trainer.sqlite_errors import translated
 
 RULE_NAMES = (*eng.RULE_IDS, "M", "D")
@@ -92,7 +92,7 @@ def replay(
     started = time.perf_counter()
     ncpu = ncpu or os.cpu_count() or 1
     t = ref.thresholds_of(thresholds)
-    out_path = _check_classes_out(classes_out, db)
+    out_path = check_table_output(classes_out, db, "classes_out", "classes output")
     con = store.open_readonly(db)
     try:
         with translated(db, "reading"):
@@ -231,28 +231,10 @@ def _unreachable(g: eng.Groups, s: eng.Snapshots) -> list[Unreachable]:
     return out
 
 
-def _check_classes_out(path: str | Path | None, db: str | Path) -> Path | None:
-    if path is None:
-        return None
-    out = Path(path)
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{opt('classes_out')} {out}: unknown format", hint="name a .csv or .parquet file")
-    refuse_same_files([("store", db)], [("classes output", out)])
-    ensure_parent(out)
-    return out
-
-
 def _write_classes(out: Path, sids: np.ndarray, gids: np.ndarray, d: eng.Decisions) -> None:
     """`snapshot_id,app_group_id,class,reason` per decision, written atomically."""
     import pandas as pd
 
-    frame = pd.DataFrame({"snapshot_id": sids, "app_group_id": gids, "class": d.classes(), "reason": d.reasons()})
-    tmp = temp_beside(out)
-    try:
-        if out.suffix.lower() == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_table(
+        pd.DataFrame({"snapshot_id": sids, "app_group_id": gids, "class": d.classes(), "reason": d.reasons()}), out
+    )

@@ -6,7 +6,6 @@ report is always complete. `require_ranking_signal` is the check training runs b
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -15,8 +14,7 @@ import numpy as np
 
 from smoothtask_trainer import contract, store
 from smoothtask_trainer.contract import features as cf
-from smoothtask_trainer.errors import ConfigError, OutputPathError, ValidationFailed, opt
-from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
+from smoothtask_trainer.errors import ConfigError, ValidationFailed, opt
 from smoothtask_trainer.schemas.validate import (
     FeatureStat,
     Gate,
@@ -27,6 +25,7 @@ from smoothtask_trainer.schemas.validate import (
     ValidationReport,
 )
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
+from smoothtask_trainer.services.tables import check_table_output, write_table
 from smoothtask_trainer.settings import DatasetSettings, ValidationSettings
 from smoothtask_trainer.sqlite_errors import translated
 
@@ -289,32 +288,12 @@ def _gates(report: ValidationReport, v: ValidationSettings, ds: Dataset | None) 
 
 
 def _check_features_out(path: str | Path | None, db: str | Path) -> Path | None:
-    if path is None:
-        return None
-    out = Path(path)
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{opt('features_out')} {out}: unknown format", hint="name a .csv or .parquet file")
-    if out.is_dir():
-        raise OutputPathError(f"features output {out} is a directory", hint="name a .csv or .parquet file")
-    refuse_same_files([("store", db)], [("features output", out)])
-    ensure_parent(out)
-    return out
+    return check_table_output(path, db, "features_out", "features output")
 
 
 def write_features(ds: Dataset, out: Path) -> None:
     """The training matrix with keys and labels, written atomically (temporary name, then rename)."""
-    frame = ds.to_frame()
-    tmp = temp_beside(out)
-    try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise OutputPathError(f"cannot write {out}: {exc.strerror}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_table(ds.to_frame(), out)
 
 
 def raise_for_gates(report: ValidationReport) -> None:
