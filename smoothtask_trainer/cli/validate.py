@@ -105,5 +105,7 @@ def _render(console: Console, report, verbose: bool) -> None:  # noqa: ANN001 - 
     table(
         console, "gates", ("gate", "measured", "threshold", "result"), rows, right=("measured", "threshold", "result")
     )
+    for u in report.unfilled:
+        line(console, f"  [yellow]never filled[/] {u.signal}: {u.consequence}")
     if report.features_out:
         line(console, f"Training matrix written to {report.features_out}")

@@ -72,6 +72,13 @@ class Gate(BaseModel):
     message: str
 
 
+class UnfilledSignal(BaseModel):
+    """A signal the store never carries, and what that does to the daemon's policy."""
+
+    signal: str
+    consequence: str
+
+
 class ValidationReport(BaseModel):
     """Everything `validate` measured, and which gates failed."""
 
@@ -92,6 +99,9 @@ class ValidationReport(BaseModel):
     )
     gates: list[Gate] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    unfilled: list[UnfilledSignal] = Field(
+        default_factory=list, description="signals never filled in this store (a stock daemon never fills them)"
+    )
     features_out: str | None = None
     seconds: float = 0.0
 

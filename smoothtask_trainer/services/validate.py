@@ -26,6 +26,7 @@ from smoothtask_trainer.schemas.validate import (
 )
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
 from smoothtask_trainer.services.tables import check_table_output, write_table
+from smoothtask_trainer.services.validate_signals import unfilled_signals
 from smoothtask_trainer.settings import DatasetSettings, ValidationSettings
 from smoothtask_trainer.sqlite_errors import translated
 
@@ -69,6 +70,7 @@ def validate_and_build(
         with translated(db, "reading"):
             stats = _store_stats(con)
             snaps = _snapshot_checks(con)
+            unfilled = unfilled_signals(con)
         ds: Dataset | None = None
         build_error: str | None = None
         try:
@@ -79,7 +81,7 @@ def validate_and_build(
             build_error = f"nothing to train on: {exc.message}; {COLLECT_HINT}"
     finally:
         con.close()
-    report = ValidationReport(db=str(db), ok=True, stats=stats, window_snapshots=0, rows=0, **snaps)
+    report = ValidationReport(db=str(db), ok=True, stats=stats, window_snapshots=0, rows=0, unfilled=unfilled, **snaps)
     if ds is not None:
         _describe(report, ds, dataset.labels)
         if out_path is not None:
