@@ -221,6 +221,9 @@ class PolicySettings(Section):
     harm_beta: Annotated[float, Flag()] = Field(
         default=1.0, gt=0, le=10, description="tune: the beta of the F-beta score of the PSI flag against harm"
     )
+    max_churn_per_group_hour: Annotated[float | None, Flag(unset="10 % above the curve's lowest")] = Field(
+        default=None, gt=0, description="tune: the churn budget priority_hysteresis_stable_sec must meet"
+    )
     trials: Annotated[int, Flag()] = Field(default=200, ge=1, le=100_000, description="tune: search trials per knob")
     tune_seed: Annotated[int, Flag("--seed")] = Field(
         default=42, ge=0, description="tune: seed of the search (the same seed and store give the same result)"

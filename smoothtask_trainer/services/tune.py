@@ -184,18 +184,59 @@ def tune_cutoffs(
     }
 
 
-def hysteresis_curve(
-    g: eng.Groups, s: eng.Snapshots, extra: dict, scores: np.ndarray | None, t_in: Mapping[str, Any], ncpu: int
-) -> list[dict[str, float | None]]:
-    """Churn and lag for each candidate `priority_hysteresis_stable_sec` (replayed on the whole store)."""
+def _churn(g, s, extra, scores, t: Mapping[str, Any], ncpu: int, rows: np.ndarray) -> tuple[float, float | None]:  # noqa: ANN001
+    """(churn per group-hour, median lag) of the decisions replayed on the whole store, over the rows of `rows`."""
+    d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
+    keep = np.flatnonzero(rows)
+    part = eng.Groups(**{k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in vars(g).items()})
+    decided = eng.Decisions(**{k: (v[keep] if v.shape == rows.shape else v) for k, v in vars(d).items()})
+    per_row = {k: v[keep] for k, v in extra.items() if v.shape == rows.shape}
+    c = replay_metrics.churn_and_lag(part, s, decided, per_row)
+    return c.churn_per_group_hour or 0.0, c.lag_median_s
+
+
+def tune_hysteresis(
+    g: eng.Groups,
+    s: eng.Snapshots,
+    extra: dict,
+    scores: np.ndarray | None,
+    cut: int,
+    t_in: Mapping[str, Any],
+    p: PolicySettings,
+    ncpu: int,
+    force: bool,
+) -> tuple[KnobReport, list[dict[str, float | None]]]:
+    """`priority_hysteresis_stable_sec` from the churn/lag curve of the tuning window: the smallest value whose
+    churn is within the budget (`policy.max_churn_per_group_hour`), or by default the smallest that comes within
+    10 % of the curve's lowest churn; judged by churn on the held-out snapshots."""
+    key = "priority_hysteresis_stable_sec"
+    tuning, hold = g.snap < cut, g.snap >= cut
     curve = []
     for value in HYSTERESIS_GRID:
-        d = eng.replay(g, s, {**t_in, "priority_hysteresis_stable_sec": value}, scores=scores, ncpu=ncpu)
-        c = replay_metrics.churn_and_lag(g, s, d, extra)
-        curve.append(
-            {"stable_sec": value, "churn_per_group_hour": c.churn_per_group_hour, "lag_median_s": c.lag_median_s}
+        churn, lag = _churn(g, s, extra, scores, {**t_in, key: value}, ncpu, tuning)
+        curve.append({"stable_sec": value, "churn_per_group_hour": round(churn, 2), "lag_median_s": lag})
+    churns = [c["churn_per_group_hour"] or 0.0 for c in curve]
+    budget = p.max_churn_per_group_hour if p.max_churn_per_group_hour is not None else 1.1 * min(churns)
+    chosen = next(v for v, c in zip(HYSTERESIS_GRID, churns, strict=True) if c <= budget)
+    before_value = 30 if t_in[key] is None else t_in[key]
+    before = _churn(g, s, extra, scores, {**t_in, key: before_value}, ncpu, hold)[0]
+    after = _churn(g, s, extra, scores, {**t_in, key: chosen}, ncpu, hold)[0]
+    objective = Objective(
+        name="class changes per group-hour (lower is better)",
+        tuning=churns[HYSTERESIS_GRID.index(chosen)],
+        heldout={"before": round(before, 2), "after": round(after, 2)},
+    )
+    how = f"churn at most {budget:,.1f} per group-hour" + (
+        "" if p.max_churn_per_group_hour else " (10 % above the lowest)"
+    )
+    status, reason, value = "tuned", f"the smallest value with {how} on the tuning window", chosen
+    if after > before and not force:
+        status, reason, value = (
+            "unchanged",
+            f"more churn on the held-out snapshots ({after:,.1f} > {before:,.1f})",
+            t_in[key],
         )
-    return curve
+    return KnobReport(before=t_in[key], after=value, status=status, reason=reason, objective=objective), curve
 
 
 def store_fingerprint(db: str | Path) -> str:
@@ -243,13 +284,7 @@ def tune(
         scores = eng.stub_scores(g)
     elif ranker == "model":
         scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
-    curve = hysteresis_curve(g, s, extra, scores, t_in, ncpu)
-    knobs["priority_hysteresis_stable_sec"] = KnobReport(
-        before=t_in["priority_hysteresis_stable_sec"],
-        after=t_in["priority_hysteresis_stable_sec"],
-        status="unchanged",
-        reason="the churn/lag curve is in the report; no churn budget was set, so the input is kept",
-    )
+    knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(g, s, extra, scores, cut, t_in, p, ncpu, force)
     for key in ("sched_latency_p99_threshold_ms", "ui_loop_p95_threshold_ms"):
         knobs[key] = KnobReport(
             before=t_in[key],

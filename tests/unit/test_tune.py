@@ -121,3 +121,19 @@ def test_cut_offs_follow_teacher_classes_in_the_daemon_s_order(tmp_path: Path) -
     if k.status == "tuned":
         assert k.objective.heldout["after"] >= k.objective.heldout["before"]
     assert validate_thresholds({**{key: v.after for key, v in r.knobs.items()}}) == []
+
+
+def test_hysteresis_from_the_churn_curve(tmp_path: Path) -> None:
+    from smoothtask_trainer.services.tune import HYSTERESIS_GRID
+    from smoothtask_trainer.simulator import write_snapshots
+
+    db = tmp_path / "sim.db"
+    write_snapshots(db, "sqlite", count=80, seed=4, scale=0.4)
+    r = tune(db, ranker="stub", settings=PolicySettings(trials=5, ncpu=1, max_churn_per_group_hour=1e9))
+    k = r.knobs["priority_hysteresis_stable_sec"]
+    assert [c["stable_sec"] for c in r.hysteresis_curve] == list(HYSTERESIS_GRID)
+    assert k.objective is not None and k.objective.name.startswith("class changes per group-hour")
+    # any churn meets an unbounded budget, so the smallest value is chosen unless it does worse held out
+    assert (k.status, k.after) == ("tuned", 0) or (k.status == "unchanged" and k.after == 30)
+    if k.status == "tuned":
+        assert k.objective.heldout["after"] <= k.objective.heldout["before"]
