@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,22 +122,25 @@ def tune_psi(
     }
 
 
+@dataclass
+class Replay:
+    """What the replay-based knobs share: the store's arrays, the ranker's scores, the split and the CPU count."""
+
+    g: eng.Groups
+    s: eng.Snapshots
+    extra: dict
+    scores: np.ndarray | None
+    cut: int  #: snapshots before this index tune; the rest judge
+    ncpu: int
+
+
 CUTOFFS = ("background_percentile", "normal_percentile", "interactive_percentile", "crit_interactive_percentile")
 
 
-def tune_cutoffs(
-    g: eng.Groups,
-    s: eng.Snapshots,
-    extra: dict,
-    scores: np.ndarray | None,
-    cut: int,
-    t_in: Mapping[str, Any],
-    p: PolicySettings,
-    ncpu: int,
-    force: bool,
-) -> dict[str, KnobReport]:
+def tune_cutoffs(w: Replay, t_in: Mapping[str, Any], p: PolicySettings, force: bool) -> dict[str, KnobReport]:
     """The four percentile cut-offs (hybrid only), by exact agreement of the replayed classes with the store's
     teacher classes; searched in the daemon's order (bg <= normal <= interactive <= crit), seeded TPE."""
+    g, s, extra, scores, cut, ncpu = w.g, w.s, w.extra, w.scores, w.cut, w.ncpu
     import optuna
 
     def keep(reason: str) -> dict[str, KnobReport]:
@@ -184,9 +188,10 @@ def tune_cutoffs(
     }
 
 
-def _churn(g, s, extra, scores, t: Mapping[str, Any], ncpu: int, rows: np.ndarray) -> tuple[float, float | None]:  # noqa: ANN001
+def _churn(w: Replay, t: Mapping[str, Any], rows: np.ndarray) -> tuple[float, float | None]:
     """(churn per group-hour, median lag) of the decisions replayed on the whole store, over the rows of `rows`."""
-    d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
+    g, s, extra = w.g, w.s, w.extra
+    d = eng.replay(g, s, t, scores=w.scores, ncpu=w.ncpu)
     keep = np.flatnonzero(rows)
     part = eng.Groups(**{k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in vars(g).items()})
     decided = eng.Decisions(**{k: (v[keep] if v.shape == rows.shape else v) for k, v in vars(d).items()})
@@ -196,31 +201,24 @@ def _churn(g, s, extra, scores, t: Mapping[str, Any], ncpu: int, rows: np.ndarra
 
 
 def tune_hysteresis(
-    g: eng.Groups,
-    s: eng.Snapshots,
-    extra: dict,
-    scores: np.ndarray | None,
-    cut: int,
-    t_in: Mapping[str, Any],
-    p: PolicySettings,
-    ncpu: int,
-    force: bool,
+    w: Replay, t_in: Mapping[str, Any], p: PolicySettings, force: bool
 ) -> tuple[KnobReport, list[dict[str, float | None]]]:
     """`priority_hysteresis_stable_sec` from the churn/lag curve of the tuning window: the smallest value whose
     churn is within the budget (`policy.max_churn_per_group_hour`), or by default the smallest that comes within
     10 % of the curve's lowest churn; judged by churn on the held-out snapshots."""
+    g, cut = w.g, w.cut
     key = "priority_hysteresis_stable_sec"
     tuning, hold = g.snap < cut, g.snap >= cut
     curve = []
     for value in HYSTERESIS_GRID:
-        churn, lag = _churn(g, s, extra, scores, {**t_in, key: value}, ncpu, tuning)
+        churn, lag = _churn(w, {**t_in, key: value}, tuning)
         curve.append({"stable_sec": value, "churn_per_group_hour": round(churn, 2), "lag_median_s": lag})
     churns = [c["churn_per_group_hour"] or 0.0 for c in curve]
     budget = p.max_churn_per_group_hour if p.max_churn_per_group_hour is not None else 1.1 * min(churns)
     chosen = next(v for v, c in zip(HYSTERESIS_GRID, churns, strict=True) if c <= budget)
     before_value = 30 if t_in[key] is None else t_in[key]
-    before = _churn(g, s, extra, scores, {**t_in, key: before_value}, ncpu, hold)[0]
-    after = _churn(g, s, extra, scores, {**t_in, key: chosen}, ncpu, hold)[0]
+    before = _churn(w, {**t_in, key: before_value}, hold)[0]
+    after = _churn(w, {**t_in, key: chosen}, hold)[0]
     objective = Objective(
         name="class changes per group-hour (lower is better)",
         tuning=churns[HYSTERESIS_GRID.index(chosen)],
@@ -284,7 +282,8 @@ def tune(
         scores = eng.stub_scores(g)
     elif ranker == "model":
         scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
-    knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(g, s, extra, scores, cut, t_in, p, ncpu, force)
+    window = Replay(g, s, extra, scores, cut, ncpu)
+    knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(window, t_in, p, force)
     for key in ("sched_latency_p99_threshold_ms", "ui_loop_p95_threshold_ms"):
         knobs[key] = KnobReport(
             before=t_in[key],
@@ -293,7 +292,7 @@ def tune(
             reason="its only independent target is xruns (PipeWire); latency spikes are what it thresholds, so "
             "tuning it against them would be circular",
         )
-    knobs.update(tune_cutoffs(g, s, extra, scores, cut, t_in, p, ncpu, force))
+    knobs.update(tune_cutoffs(window, t_in, p, force))
     counts = {
         "user_idle_timeout_sec": (int((~np.isnan(s.tsli)).sum()), n),
         "noisy_neighbour_cpu_share": (int((~np.isnan(g.total_cpu_share)).sum()), g.snap.size),
