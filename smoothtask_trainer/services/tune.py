@@ -23,6 +23,7 @@ from smoothtask_trainer.errors import ConfigError
 from smoothtask_trainer.schemas.tune import KnobReport, Objective, TuneReport
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services import replay_load, replay_metrics
+from smoothtask_trainer.services.tune_latency import tune_sched_latency
 from smoothtask_trainer.settings import PolicySettings
 from smoothtask_trainer.sqlite_errors import translated
 
@@ -284,14 +285,7 @@ def tune(
         scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
     window = Replay(g, s, extra, scores, cut, ncpu)
     knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(window, t_in, p, force)
-    for key in ("sched_latency_p99_threshold_ms", "ui_loop_p95_threshold_ms"):
-        knobs[key] = KnobReport(
-            before=t_in[key],
-            after=t_in[key],
-            status="unchanged",
-            reason="its only independent target is xruns (PipeWire); latency spikes are what it thresholds, so "
-            "tuning it against them would be circular",
-        )
+    knobs.update(tune_sched_latency(s, cut, t_in, p, force, f_beta))
     knobs.update(tune_cutoffs(window, t_in, p, force))
     counts = {
         "user_idle_timeout_sec": (int((~np.isnan(s.tsli)).sum()), n),

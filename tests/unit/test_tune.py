@@ -137,3 +137,21 @@ def test_hysteresis_from_the_churn_curve(tmp_path: Path) -> None:
     assert (k.status, k.after) == ("tuned", 0) or (k.status == "unchanged" and k.after == 30)
     if k.status == "tuned":
         assert k.objective.heldout["after"] <= k.objective.heldout["before"]
+
+
+def test_sched_latency_against_xruns_that_follow(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    p99 = rng.choice([5.0, 12.0, 18.0, 26.0, 40.0], 120)
+    records = []
+    for i in range(120):
+        rec = F.snapshot(i, n_groups=2, per_group=1)
+        rec.update(sched_latency_p99_ms=float(p99[i]), psi_cpu_some_avg10=0.0, psi_io_some_avg10=0.0)
+        rec["audio_xruns_delta"] = 2 if i and p99[i - 1] > 20 else 0
+        records.append(rec)
+    db = F.write_daemon_db(tmp_path / "s.db", records)
+    r = tune(db, settings=PolicySettings(trials=5, harm_horizon_s=0.6, ncpu=2))
+    sched, ui = r.knobs["sched_latency_p99_threshold_ms"], r.knobs["ui_loop_p95_threshold_ms"]
+    assert sched.status == "tuned" and 18.0 <= sched.after < 26.0, sched
+    assert ui.after <= sched.after and sched.objective.heldout["after"] >= sched.objective.heldout["before"]
+    quiet = tune(pressure_store(tmp_path / "q.db"), settings=FAST).knobs["sched_latency_p99_threshold_ms"]
+    assert quiet.status == "unchanged" and "no xruns" in quiet.reason
