@@ -40,6 +40,12 @@ def render_options(text: str | None, name_of: Callable[[str], str] = parameter_n
     return OPTION_REF.sub(lambda m: name_of(m.group(1)), text)
 
 
+def report_text(text: str) -> str:
+    """`text` for a report that every interface shows (a file's note, a warning): each option named by its
+    settings key as written in the TOML file (``collect.max_errors``), never as a flag or a Python parameter."""
+    return OPTION_REF.sub(lambda m: m.group(1), text)
+
+
 class SmoothtaskError(Exception):
     """Base of every expected failure. `hint` says what to do about it.
 

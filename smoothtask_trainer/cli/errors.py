@@ -1,4 +1,9 @@
-"""The CLI's one error boundary: exceptions → message on stderr + exit code (the codes: `errors.EXIT_*`)."""
+"""The CLI's one error boundary: exceptions → message on stderr + exit code.
+
+The exit codes are `errors.EXIT_*` (the exception classes carry them); they are importable from here too, as
+the command modules use them. Services name options as ``{opt:NAME}`` (`errors.opt`); the boundary shows each
+as its flag (`flag_name`).
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,75 @@ import functools
 import os
 import sqlite3
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import typer
 
-from smoothtask_trainer.errors import EXIT_FAILURE, EXIT_INTERRUPTED, SmoothtaskError
+from smoothtask_trainer.errors import (
+    EXIT_FAILURE,
+    EXIT_GATE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    SmoothtaskError,
+)
 from smoothtask_trainer.sqlite_errors import translate
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_GATE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "FLAG_NAMES",
+    "boundary",
+    "flag_name",
+    "register_flags",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Option name (a settings key or a service parameter) -> how the command line spells it, for the names that
+#: the default rule (``--`` + the last part with dashes) would get wrong. The options derived from the settings
+#: model add theirs with `register_flags`.
+FLAG_NAMES: dict[str, str] = {
+    "validation.min_time_span_s": "--min-time-span",
+    "dataset.sample_seed": "--sample-seed",
+    "collect.max_errors": "--max-errors",
+    "model_json": "--model-json",
+    "model_onnx": "--model-onnx",
+    "model_cbm": "--model-cbm",
+    "features_out": "--features-out",
+    "outputs": "--model-json/--model-onnx/--model-cbm",
+    "output": "--output",
+    "snapshots": "--snapshots",
+    "sources": "SOURCES",
+}
 
-#: Options the Python API and the command line name differently (the rest: ``--`` + the name with dashes).
-IRREGULAR_FLAGS = {"outputs": "--model-json/--model-onnx/--model-cbm", "sources": "SOURCES"}
+
+def register_flags(mapping: Mapping[str, str]) -> None:
+    """Name options on the command line: ``{"validation.min_time_span_s": "--min-time-span", ...}``."""
+    FLAG_NAMES.update(mapping)
+
+
+@functools.cache
+def _settings_flags() -> dict[str, str]:
+    """The flag each setting declares (its `Flag`), for a setting no one registered."""
+    from smoothtask_trainer.settings_fields import flag_names
+
+    return flag_names()
 
 
 def flag_name(name: str) -> str:
-    """How the command line names option `name` (a settings key or a service parameter) in a message."""
-    from smoothtask_trainer.settings_fields import flag_names
+    """How the command line names option `name` (a settings key or a service parameter) in a message.
 
-    if name in IRREGULAR_FLAGS:
-        return IRREGULAR_FLAGS[name]
-    return flag_names().get(name) or "--" + name.rsplit(".", 1)[-1].replace("_", "-")
+    A registered name first, then the flag the setting declares, else ``--`` + the last part with dashes
+    (``train.eval_fraction`` -> ``--eval-fraction``).
+    """
+    if name in FLAG_NAMES:
+        return FLAG_NAMES[name]
+    return _settings_flags().get(name) or "--" + name.rsplit(".", 1)[-1].replace("_", "-")
 
 
 def debug_enabled() -> bool:
@@ -52,7 +104,7 @@ def boundary(fn: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except sqlite3.Error as exc:  # a store failure a service did not name a file for: still say what it is
             err = translate(exc, "the SQLite file", "using")
-            _report(out, err.message, err.hint, "StoreError", exc)
+            _report(out, *err.render(flag_name), "StoreError", exc)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt as exc:
             _report(out, "interrupted", None, "Interrupted", exc)

@@ -7,8 +7,11 @@ from typing import Any, Final, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 #: The model file formats: onnx (what the daemon loads), CatBoost json and cbm. The one list of them.
-ExportFormat = Literal["onnx", "json", "cbm"]
-MODEL_FORMATS: Final[tuple[str, ...]] = get_args(ExportFormat)
+ModelFormat = Literal["onnx", "json", "cbm"]
+ExportFormat = ModelFormat  #: the name the schemas and `export --format` have used
+MODEL_FORMATS: Final[tuple[ModelFormat, ...]] = get_args(ModelFormat)
+#: The file suffix of each format: a model file's suffix must match its content.
+MODEL_SUFFIXES: Final[dict[str, str]] = {fmt: f".{fmt}" for fmt in MODEL_FORMATS}
 
 #: Bumped when the meaning of a metadata field changes.
 METADATA_SCHEMA_VERSION = "1"

@@ -27,5 +27,5 @@ class ModelOutputs(BaseModel):
     )
 
     def by_format(self) -> dict[str, Path | None]:
-        """``{"json": path, "onnx": path, "cbm": path}`` (None: that format is not written)."""
-        return {"json": self.model_json, "onnx": self.model_onnx, "cbm": self.model_cbm}
+        """``{"json": path, "onnx": path, "cbm": path}`` (None: that format is not written): ``model_<format>``."""
+        return {name.removeprefix("model_"): getattr(self, name) for name in type(self).model_fields}

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from smoothtask_trainer import contract
 from smoothtask_trainer.errors import ConfigError, ExportError, OutputPathError
 from smoothtask_trainer.files import refuse_same_files
-from smoothtask_trainer.schemas.model import MODEL_FORMATS
+from smoothtask_trainer.schemas.model import MODEL_FORMATS, MODEL_SUFFIXES
 
 if TYPE_CHECKING:
     import numpy as np
 
     from smoothtask_trainer.schemas.model import ExportMetadata
 
-FORMATS = MODEL_FORMATS
+FORMATS = MODEL_FORMATS  #: `schemas.model.MODEL_FORMATS`, under the name this module has exported
 #: Our keys in CatBoost's metadata map (and so in ONNX ``metadata_props``): one per metadata field, plus one
 #: listing the fields stored as JSON text (the others are plain strings), so every value reads back exactly.
 PREFIX = "smoothtask."
@@ -42,7 +42,7 @@ def check_format(value: str, param: str) -> str:
     """`value` as one of onnx/json/cbm (case and a leading dot ignored); ConfigError naming `param` otherwise."""
     fmt = str(value).lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown model format {value!r} for {param}", hint="use one of: onnx, json, cbm")
+        raise ConfigError(f"unknown model format {value!r} for {param}", hint=f"use one of: {', '.join(FORMATS)}")
     return fmt
 
 
@@ -54,7 +54,8 @@ def detect_format(path: Path) -> str | None:
         return "cbm"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "json"
-    if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":  # field 1 (ir_version) opens an ONNX protobuf
+    # field 1 (ir_version) opens an ONNX protobuf
+    if path.suffix.lower() == MODEL_SUFFIXES["onnx"] or head[:1] == b"\x08":
         return "onnx"
     return None
 
@@ -158,13 +159,14 @@ def check_targets(
     plan: list[tuple[str, Path]] = []
     for key, value in targets.items():
         fmt, path = check_format(key, "targets"), Path(value)
-        if path.suffix.lower() != f".{fmt}":
+        suffix = MODEL_SUFFIXES[fmt]
+        if path.suffix.lower() != suffix:
             raise ConfigError(
-                f"output {path} does not end in .{fmt} for the {fmt} format", hint=f"name it {path.stem}.{fmt}"
+                f"output {path} does not end in {suffix} for the {fmt} format", hint=f"name it {path.stem}{suffix}"
             )
         if path.is_dir():
             raise OutputPathError(
-                f"output {path} is a directory", hint=f"give a file name, e.g. {path / 'model'}.{fmt}"
+                f"output {path} is a directory", hint=f"give a file name, e.g. {path / 'model'}{suffix}"
             )
         if sidecar_path(path).is_dir():
             raise OutputPathError(

@@ -22,6 +22,7 @@ from smoothtask_trainer.errors import (
     InputFormatError,
     Interrupted,
     opt,
+    report_text,
 )
 from smoothtask_trainer.files import refuse_same_files, sha256_file
 from smoothtask_trainer.ingest import reader as rd
@@ -140,30 +141,32 @@ def _ingest_one(
         else:
             messages = _messages(src, i, parser, settings)
             ingest_jsonl(con, src, report, messages, settings, on_progress)
-    except FileFailed as exc:
-        report.status, report.note = "failed", str(exc)
+    except FileFailed as exc:  # its text names options as {opt:...}: kept for the error, keys in the report
+        note = report_text(str(exc))
+        report.status, report.note = "failed", note
         where = f"{src.label}:{exc.line}" if exc.line else src.label
         raise IngestFailed(
             f"{where}: {exc}; this file was rolled back",
-            result=_result(con, db, reports, before, started, ok=False, error=str(exc)),
-            hint=exc.hint or f"fix or remove the bad records, or raise {opt('collect.max_errors')} to skip them",
+            result=_result(con, db, reports, before, started, ok=False, error=note),
+            hint=exc.raw_hint or f"fix or remove the bad records, or raise {opt('collect.max_errors')} to skip them",
         ) from None
     except sqlite3.Error as exc:
         report.status = "failed"
         error = translate(exc, db, f"writing {src.label} into")
         report.note = error.message
         raise IngestFailed(
-            error.message,
+            error.raw_message,
             result=_result(con, db, reports, before, started, ok=False, error=error.message),
-            hint=error.hint,
+            hint=error.raw_hint,
         ) from None
     except (InputFormatError, OSError) as exc:
         report.status, report.note = "failed", str(exc)
         message = str(exc) if isinstance(exc, InputFormatError) else f"{src.label}: {exc}"
+        raw = exc.raw_message if isinstance(exc, InputFormatError) else message
         raise IngestFailed(
-            f"{message.splitlines()[0]}; this file was rolled back",
+            f"{raw.splitlines()[0]}; this file was rolled back",
             result=_result(con, db, reports, before, started, ok=False, error=message),
-            hint=getattr(exc, "hint", None) or "check the file; earlier files are committed",
+            hint=getattr(exc, "raw_hint", None) or "check the file; earlier files are committed",
         ) from None
     except (KeyboardInterrupt, Interrupted):
         report.status, report.note = "failed", "interrupted; rolled back"

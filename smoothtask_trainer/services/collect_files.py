@@ -28,12 +28,15 @@ _INSERT = {t: contract.insert_sql(t) for t in contract.TABLES}
 
 
 class FileFailed(Exception):
-    """A source failed as a whole (its transaction is rolled back)."""
+    """A source failed as a whole (its transaction is rolled back).
+
+    Its text and `raw_hint` may name options as ``{opt:NAME}`` (`errors.opt`), as a `SmoothtaskError`'s raw text.
+    """
 
     def __init__(self, message: str, line: int | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.line = line
-        self.hint = hint
+        self.raw_hint = hint
 
 
 def ingest_jsonl(

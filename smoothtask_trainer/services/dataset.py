@@ -314,4 +314,7 @@ def _window_table(con: sqlite3.Connection, ids: np.ndarray, windowed: bool) -> I
         con.execute("DELETE FROM temp.ds_window")
 
 
-__all__ = ["Dataset", "build_dataset", "resolve_label_source"]
+#: Opening a store lives in `store.py`; this is the name this module exported before it moved there.
+open_store_readonly = store.open_readonly
+
+__all__ = ["Dataset", "build_dataset", "open_store_readonly", "resolve_label_source"]

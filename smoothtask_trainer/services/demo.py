@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from smoothtask_trainer.errors import ConfigError, opt
-from smoothtask_trainer.schemas.model import MODEL_FORMATS
+from smoothtask_trainer.schemas.model import MODEL_FORMATS, MODEL_SUFFIXES
 from smoothtask_trainer.schemas.pipeline import DEMO_OUT_DIR, DEMO_SNAPSHOTS, PipelineInputs
 
 #: Seed of the demo's simulation: the same demo every time.
@@ -47,7 +47,7 @@ def demo_outputs(inputs: PipelineInputs, outputs: Mapping[str, Path | None]) -> 
         return dict(outputs)
     target = inputs.out_dir or DEMO_OUT_DIR
     target.mkdir(parents=True, exist_ok=True)
-    return {fmt: target / f"model.{fmt}" for fmt in MODEL_FORMATS}
+    return {fmt: target / f"model{MODEL_SUFFIXES[fmt]}" for fmt in MODEL_FORMATS}
 
 
 def simulate_demo(scratch: Path, on_progress: Callable[[int, int], None] | None = None) -> Path:

@@ -39,7 +39,10 @@ from smoothtask_trainer.services.artifacts import (
 from smoothtask_trainer.services.model_check import validate_exported_model
 from smoothtask_trainer.services.onnx_export import daemon_config_hint
 
-__all__ = ["export", "export_model", "validate_exported_model", "write_artifacts"]
+__all__ = ["export", "export_model", "plan_targets", "validate_exported_model", "write_artifacts"]
+
+#: The output checks live in `artifacts.check_targets` (shared with `train`); the name this module exported.
+plan_targets = check_targets
 
 if TYPE_CHECKING:
     import numpy as np
@@ -174,7 +177,7 @@ def write_artifacts(
                 checks = _save_and_check(work, fmt, tmp, scratch, expected, X, source)
                 fsync(tmp)
             except ExportError as exc:
-                raise ExportError(f"{path}: {exc.message}", hint=exc.hint) from exc
+                raise ExportError(f"{path}: {exc.raw_message}", hint=exc.raw_hint) from exc
             except Exception as exc:  # noqa: BLE001 - whatever CatBoost, onnx or the OS raise: name the file
                 raise ExportError(f"{path}: cannot write the {fmt} model: {exc}") from exc
             staged.append((fmt, path, tmp, meta, checks))

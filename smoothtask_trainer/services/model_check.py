@@ -12,7 +12,7 @@ from typing import Any
 from smoothtask_trainer import contract
 from smoothtask_trainer.errors import ExportError
 from smoothtask_trainer.files import sha256_file
-from smoothtask_trainer.schemas.model import ExportMetadata
+from smoothtask_trainer.schemas.model import MODEL_SUFFIXES, ExportMetadata
 from smoothtask_trainer.services import catboost_json, onnx_export
 from smoothtask_trainer.services.artifacts import (
     check_format,
@@ -61,17 +61,17 @@ def validate_exported_model(
     found = detect_format(path)
     if found != fmt:
         raise ExportError(f"{path} holds {f'a {found}' if found else 'no known'} model, not {fmt}", hint=redo)
-    if path.suffix.lower() != f".{fmt}":
+    if path.suffix.lower() != MODEL_SUFFIXES[fmt]:
         raise ExportError(
             f"{path}: the suffix {path.suffix or '(none)'!r} does not match its {fmt} content",
-            hint=f"rename it to {path.stem}.{fmt}",
+            hint=f"rename it to {path.stem}{MODEL_SUFFIXES[fmt]}",
         )
     checks = [f"{fmt} content, {size} bytes"]
     if fmt == "onnx":
         try:
             info = onnx_export.inspect_onnx(path)
         except ExportError as exc:
-            raise ExportError(f"{path}: {exc.message}", hint=exc.hint or redo) from exc
+            raise ExportError(f"{path}: {exc.raw_message}", hint=exc.raw_hint or redo) from exc
         n_features, props = info["n_features"], info["metadata_props"]
         checks += info["checks"]
     else:

@@ -59,7 +59,7 @@ def validate_and_build(
         The report (`report.ok` is False when a gate failed), and the dataset when one could be built.
 
     Raises:
-        InputNotFoundError / StoreError: No usable store. ConfigError: a bad --features-out or label mode.
+        InputNotFoundError / StoreError: No usable store. ConfigError: a bad `features_out` or label mode.
     """
     started = time.perf_counter()
     validation = validation or ValidationSettings()
