@@ -42,7 +42,7 @@ def pipeline(
     what the pipeline created is ever deleted: a temporary store at the end (unless --keep-store); a store
     given with --db or --store is never removed.
     """
-    from smoothtask_trainer.services.demo import prepare
+    from smoothtask_trainer.services.demo import demo_settings, prepare
     from smoothtask_trainer.services.pipeline import run_pipeline
 
     out = state.out
@@ -50,6 +50,7 @@ def pipeline(
     with tempfile.TemporaryDirectory(prefix="smoothtask-demo-") as scratch:
         if inputs.demo:
             out.info(f"simulating {DEMO_SNAPSHOTS} snapshots of a desktop workload …")
+            settings = demo_settings(settings)
         with out.count_progress("simulating", DEMO_SNAPSHOTS) as progress:
             inputs, paths = prepare(inputs, outputs.by_format(), Path(scratch), progress)
         with out.step_progress() as bars:
@@ -86,6 +87,17 @@ def _show_step(out, step) -> None:  # noqa: ANN001 - Output, StepReport
     out.info(f"{mark} {step.name} ({step.seconds:.1f} s){': ' + figures if figures else ''}")
 
 
+def _tuned_objectives(console: Console, tune) -> None:  # noqa: ANN001 - TuneReport, imported lazily
+    """One line per objective of the tuned knobs: its value on the held-out snapshots before and after."""
+    seen: dict[str, list[str]] = {}
+    for key, knob in tune.knobs.items():
+        if knob.status == "tuned" and knob.objective is not None:
+            seen.setdefault(knob.objective.name, []).append(key)
+    for name, keys in seen.items():
+        held = tune.knobs[keys[0]].objective.heldout
+        line(console, f"  {', '.join(keys)}: {name}, held out {held['before']:.4f} → {held['after']:.4f}")
+
+
 def _render(console: Console, report) -> None:  # noqa: ANN001 - PipelineReport, imported lazily
     rows = [(s.name, s.status, f"{s.seconds:.1f}", _figures(s.figures, ": ")) for s in report.steps]
     table(console, "pipeline", ("step", "status", "seconds", "figures"), rows)
@@ -106,4 +118,5 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - PipelineReport,
     if report.tune:
         tuned = [k for k, v in report.tune.knobs.items() if v.status == "tuned"]
         line(console, f"Thresholds tuned with this model ({', '.join(tuned) or 'none changed'}): {report.tune.output}")
+        _tuned_objectives(console, report.tune)
     daemon_config(console, report.daemon_config)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 EPILOG = examples(
     "smoothtask-trainer simulate --output demo.jsonl.gz --snapshots 500",
     "smoothtask-trainer simulate --output daemon.sqlite --format sqlite --no-labels",
+    "smoothtask-trainer simulate --output fixed.sqlite --format sqlite --daemon-profile full",
     "smoothtask-trainer simulate --output nested.jsonl --format jsonl-nested --seed 7 --interval-ms 1000",
 )
 
@@ -45,6 +46,7 @@ def _render(console: Console, result) -> None:  # noqa: ANN001 - SimulateResult,
         ("process rows", f"{result.processes:,}"),
         ("app-group rows", f"{result.app_groups:,}"),
         ("labels", "teacher" if result.labels else "none (NULL, as the daemon)"),
+        ("daemon profile", result.daemon_profile),
         ("size", human_bytes(result.bytes_written)),
         ("seconds", f"{result.seconds:.2f}"),
     ]

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from smoothtask_trainer.flag import Flag
 
 SimulateFormat = Literal["jsonl", "jsonl-nested", "sqlite"]
+#: Which daemon writes the log: `stock` leaves empty what the stock daemon never fills, `full` fills it.
+DaemonProfile = Literal["stock", "full"]
 
 #: The first snapshot's timestamp unless told otherwise: fixed, so that output never depends on the clock.
 DEFAULT_START = datetime(2025, 12, 12, 6, 33, 51, tzinfo=UTC)
@@ -39,6 +41,12 @@ class SimulateOptions(BaseModel):
     labels: Annotated[bool, Flag()] = Field(
         True, description="write the ground-truth teacher labels (off: NULLs, as the real daemon writes)"
     )
+    daemon_profile: Annotated[DaemonProfile, Flag()] = Field(
+        "stock",
+        description="stock: what the stock daemon logs (user_active 0, time_since_last_input_ms, CPU shares and "
+        "frame_jank_ratio NULL, has_active_stream false, group tags [], ui_loop_p95_ms a copy of the sched p95, "
+        "app_group_id renumbered every snapshot); full: all of it filled, as a fixed daemon would",
+    )
     start: datetime = Field(DEFAULT_START, description="timestamp of the first snapshot (naive means UTC)")
     scale: Annotated[float, Flag()] = Field(
         1.0, ge=0.05, le=16, description="desktop size: 1.0 is ~40 app groups, ~190 processes"
@@ -63,6 +71,7 @@ class SimulateResult(BaseModel):
     bytes_written: int = Field(description="size of the finished file on disk")
     seconds: float
     labels: bool
+    daemon_profile: DaemonProfile
     seed: int
     scale: float
     interval_ms: int

@@ -12,6 +12,7 @@ from pathlib import Path
 from smoothtask_trainer.errors import ConfigError, opt
 from smoothtask_trainer.schemas.model import MODEL_FORMATS, MODEL_SUFFIXES
 from smoothtask_trainer.schemas.pipeline import DEMO_OUT_DIR, DEMO_SNAPSHOTS, PipelineInputs
+from smoothtask_trainer.settings import TrainerSettings
 
 #: Seed of the demo's simulation: the same demo every time.
 DEMO_SEED = 42
@@ -48,6 +49,16 @@ def demo_outputs(inputs: PipelineInputs, outputs: Mapping[str, Path | None]) -> 
     target = inputs.out_dir or DEMO_OUT_DIR
     target.mkdir(parents=True, exist_ok=True)
     return {fmt: target / f"model{MODEL_SUFFIXES[fmt]}" for fmt in MODEL_FORMATS}
+
+
+def demo_settings(settings: TrainerSettings) -> TrainerSettings:
+    """The demo's logs come from the simulator's machine: replay and tune them with its CPU count, unless the
+    user set one (the log does not record it, and this machine's would skew the load levels)."""
+    from smoothtask_trainer.simulator.system import NCPU
+
+    if settings.policy.ncpu is not None:
+        return settings
+    return settings.model_copy(update={"policy": settings.policy.model_copy(update={"ncpu": NCPU})})
 
 
 def simulate_demo(scratch: Path, on_progress: Callable[[int, int], None] | None = None) -> Path:

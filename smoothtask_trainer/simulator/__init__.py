@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smoothtask_trainer.simulator.engine import DEFAULT_START, Frame, Simulator
+from smoothtask_trainer.simulator.engine import DEFAULT_START, PROFILES, Frame, Simulator
 from smoothtask_trainer.simulator.render import SHAPES
 from smoothtask_trainer.simulator.teacher import CLASSES as TEACHER_CLASSES
 from smoothtask_trainer.simulator.writers import FORMATS, Progress, WriteStats, write_frames
@@ -26,6 +26,7 @@ from smoothtask_trainer.simulator.writers import FORMATS, Progress, WriteStats, 
 __all__ = [
     "DEFAULT_START",
     "FORMATS",
+    "PROFILES",
     "TEACHER_CLASSES",
     "Frame",
     "Simulator",
@@ -44,6 +45,7 @@ def iter_frames(
     labels: bool = True,
     start: datetime = DEFAULT_START,
     scale: float = 1.0,
+    daemon_profile: Literal["stock", "full"] = "stock",
 ) -> Iterator[Frame]:
     """Yield `count` snapshots as column frames (the cheapest form; see `engine.Frame`).
 
@@ -51,7 +53,9 @@ def iter_frames(
     """
     if count < 1:
         raise ValueError("count must be at least 1")
-    sim = Simulator(seed=seed, interval_ms=interval_ms, start=start, labels=labels, scale=scale)
+    sim = Simulator(
+        seed=seed, interval_ms=interval_ms, start=start, labels=labels, scale=scale, daemon_profile=daemon_profile
+    )
     return (sim.step() for _ in range(count))
 
 
@@ -64,6 +68,7 @@ def iter_snapshots(
     shape: Literal["flat", "nested"] = "flat",
     start: datetime = DEFAULT_START,
     scale: float = 1.0,
+    daemon_profile: Literal["stock", "full"] = "stock",
 ) -> Iterator[dict[str, Any]]:
     """Yield `count` snapshots as JSON-ready dicts.
 
@@ -75,11 +80,23 @@ def iter_snapshots(
         shape: "flat" (every snapshot column at the top level) or "nested" (the daemon's serde shape).
         start: Timestamp of the first snapshot (naive means UTC).
         scale: Size of the desktop; 1.0 is ~40 app groups and ~190 processes per snapshot.
+        daemon_profile: "stock" leaves empty what the stock daemon never fills (user activity, active streams,
+            group tags, CPU shares, frame jank; ui_loop_p95_ms copies the sched p95; group ids are renumbered
+            every snapshot); "full" fills all of it, as a fixed daemon would. The simulated desktop is the same.
     """
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {', '.join(SHAPES)}, not {shape!r}")
     render = SHAPES[shape][1]
-    for frame in iter_frames(count, seed=seed, interval_ms=interval_ms, labels=labels, start=start, scale=scale):
+    frames = iter_frames(
+        count,
+        seed=seed,
+        interval_ms=interval_ms,
+        labels=labels,
+        start=start,
+        scale=scale,
+        daemon_profile=daemon_profile,
+    )
+    for frame in frames:
         yield render(frame)
 
 
@@ -93,6 +110,7 @@ def write_snapshots(
     labels: bool = True,
     start: datetime = DEFAULT_START,
     scale: float = 1.0,
+    daemon_profile: Literal["stock", "full"] = "stock",
     overwrite: bool = False,
     on_progress: Progress | None = None,
 ) -> WriteStats:
@@ -101,9 +119,17 @@ def write_snapshots(
     Raises:
         OutputPathError: `path` is a directory, its directory is missing or read-only, or it exists and
             `overwrite` is False. Nothing is left behind on any error.
-        ValueError: An unknown format or an invalid count, interval or scale.
+        ValueError: An unknown format or daemon profile, or an invalid count, interval or scale.
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
-    frames = iter_frames(count, seed=seed, interval_ms=interval_ms, labels=labels, start=start, scale=scale)
+    frames = iter_frames(
+        count,
+        seed=seed,
+        interval_ms=interval_ms,
+        labels=labels,
+        start=start,
+        scale=scale,
+        daemon_profile=daemon_profile,
+    )
     return write_frames(Path(path), format, frames, count, overwrite=overwrite, on_progress=on_progress)

@@ -17,15 +17,18 @@ from typing import Any
 import numpy as np
 
 from smoothtask_trainer import contract
-from smoothtask_trainer.schemas.simulate import DEFAULT_START
-from smoothtask_trainer.simulator import teacher
+from smoothtask_trainer.schemas.simulate import DEFAULT_START, DaemonProfile
+from smoothtask_trainer.simulator import profile, teacher
 from smoothtask_trainer.simulator.activity import app_levels, find_noisy
 from smoothtask_trainer.simulator.grouping import Groups, Members, group_snapshot
 from smoothtask_trainer.simulator.procs import HZ, VANISHING, ZOMBIE
+from smoothtask_trainer.simulator.profile import PROFILES
 from smoothtask_trainer.simulator.scenario import Scenario
-from smoothtask_trainer.simulator.system import NCPU, Load, SystemModel
+from smoothtask_trainer.simulator.system import NCPU, Load, SystemModel, responsiveness
 from smoothtask_trainer.simulator.world import Desktop
 
+#: Seconds a player stays a PipeWire client after its last stream ended.
+AUDIO_LINGER_S = 300.0
 PROCESS_KEYS = contract.column_names("processes")[1:]
 GROUP_KEYS = contract.column_names("app_groups")[1:]
 SNAPSHOT_KEYS = contract.column_names("snapshots")
@@ -83,7 +86,10 @@ class Simulator:
         labels: bool = True,
         scale: float = 1.0,
         psi: bool = True,
+        daemon_profile: DaemonProfile = "stock",
     ) -> None:
+        if daemon_profile not in PROFILES:
+            raise ValueError(f"daemon_profile must be one of {', '.join(PROFILES)}, not {daemon_profile!r}")
         if interval_ms < 1:
             raise ValueError("interval_ms must be at least 1")
         if scale <= 0:
@@ -101,6 +107,10 @@ class Simulator:
         self.system = SystemModel(self.rng, psi=psi)
         self.tick = 0
         self.demand = 0.0
+        self.full = daemon_profile == "full"
+        # The full profile's extra signals draw from their own stream: both profiles simulate the same desktop.
+        self.extra_rng = np.random.default_rng([seed, 1])
+        self.shares = profile.CpuShares()
 
     def step(self) -> Frame:
         """Advance one polling interval and return the snapshot the daemon would log."""
@@ -110,9 +120,13 @@ class Simulator:
         util = min(1.0, self.demand / NCPU)
         level, audio = app_levels(sc, util)
         any_audio = bool(audio.any())
+        for i in np.flatnonzero(audio).tolist():
+            desk.apps[i].last_audio = desk.t
         got, self.demand, io_bytes = table.sample(
             live, level, audio, any_audio, self.dt, NCPU, self.system.overload(self.demand)
         )
+        if self.full:
+            self.shares.update(table, live, got, self.dt, NCPU)
         rss = table.rss_mb(live)
         kernel_or_zombie = table.kernel[live] | (table.exit_state[live] == ZOMBIE)
         rss_total = float(rss[~kernel_or_zombie].sum())
@@ -127,17 +141,20 @@ class Simulator:
         listed = live[perm]
         cols, members = self._process_columns(listed, rss[perm], audio, t_ns)
         groups = group_snapshot(table, listed, rng, members)
+        if self.full:
+            self._fill(cols, groups, listed, glob, resp)
+        else:
+            groups.columns["tags"] = [[] for _ in groups.roots]
         cols["app_group_id"] = groups.member_group
         if self.labels:
             self._label(cols, groups, app_cpu)
 
-        idle_ms = sc.idle_ms()
         snapshot = {
             "snapshot_id": t_ns // 1_000_000,
             "timestamp": rfc3339(t_ns),
             **glob,
-            "user_active": sc.user_active,
-            "time_since_last_input_ms": idle_ms,
+            "user_active": sc.user_active and self.full,  # the stock daemon's input tracker is never fed
+            "time_since_last_input_ms": sc.idle_ms() if self.full else None,
             **resp,
         }
         snapshot = {k: snapshot[k] for k in SNAPSHOT_KEYS}
@@ -184,7 +201,10 @@ class Simulator:
                 wstate[p] = "Fullscreen" if app.flags.get("fullscreen") else "Focused"
             else:
                 wstate[p] = "Minimized" if app.window == "minimized" else "Background"
-        stream = (table.audio[listed] & app_audio[table.app[listed]] & ~zombie).tolist()
+        playing = table.audio[listed] & app_audio[table.app[listed]] & ~zombie
+        # a player stays a PipeWire client for a while after its stream ends
+        connected = np.array([desk.t - a.last_audio < AUDIO_LINGER_S for a in desk.apps])
+        client = table.audio[listed] & (playing | connected[table.app[listed]]) & ~zombie
         env_ok = ~zombie
         ionice_none = (table.ionice_class[listed] < 0) | zombie
         io_read, io_write = table.io_read[listed], table.io_write[listed]
@@ -220,8 +240,8 @@ class Simulator:
             "env_has_wayland": (table.env_wayland[listed] & env_ok).tolist(),
             "env_term": alive_only([table.term[s] for s in slots]),
             "env_ssh": (table.env_ssh[listed] & env_ok).tolist(),
-            "is_audio_client": stream,
-            "has_active_stream": list(stream),  # the daemon sets both from the same PipeWire client list
+            "is_audio_client": client.tolist(),
+            "has_active_stream": (playing & self.full).tolist(),  # stock: false for every client
             "process_type": [table.ptype[s] for s in slots],
             "tags": tags,
             "nice": table.nice[listed].tolist(),
@@ -233,18 +253,43 @@ class Simulator:
         members = Members(table.pid[listed], exe, tags, gui, focused, io_read, io_write, io_null, rss, no_mem)
         return cols, members
 
+    def _fill(self, cols: dict, groups: Groups, listed: np.ndarray, glob: dict, resp: dict) -> None:
+        """The full profile's columns: CPU shares, stable group ids, the focused window's UI loop."""
+        cols["cpu_share_1s"], cols["cpu_share_10s"] = self.shares.of(listed)
+        groups.columns["total_cpu_share"] = profile.group_max(cols["cpu_share_10s"], groups.positions)
+        root_pids = self.desk.table.pid[np.asarray(groups.roots, dtype=np.int64)].tolist()
+        groups.columns["app_group_id"] = profile.stable_ids(groups.member_group, groups.positions, root_pids)
+        focus = self.scenario.focus
+        level = None if focus is None or focus.window is None else float(self.desk.table.activity[focus.root])
+        ui, jank = profile.ui_loop(self.extra_rng, resp["sched_latency_p95_ms"], level, self.system.cpu_pressure)
+        bad, score = responsiveness(
+            glob["psi_cpu_some_avg10"], glob["psi_io_some_avg10"], resp["sched_latency_p99_ms"],
+            resp["audio_xruns_delta"], ui,
+        )  # fmt: skip
+        resp.update(
+            ui_loop_p95_ms=ui, frame_jank_ratio=jank, bad_responsiveness=bad, responsiveness_score=round(score, 6)
+        )
+
     def _label(self, cols: dict, groups: Groups, app_cpu: np.ndarray) -> None:
         desk, sc, table = self.desk, self.scenario, self.desk.table
-        user_active = sc.user_active
-        attended = sc.present and user_active and not (sc.gaming() or sc.watching())
+        terminal = desk.by_key.get("gnome-terminal")
+        ctx = teacher.Context(
+            now=desk.t,
+            focus=sc.focus,
+            present=sc.present,
+            user_active=sc.user_active,
+            since_input=float("inf") if sc.last_input is None else desk.t - sc.last_input,
+            absorbed=sc.gaming() or sc.watching(),
+            noisy=sc.noisy,
+            terminal_focus=-1e9 if terminal is None else terminal.last_focus,
+            last_sound=max(a.last_audio for a in desk.apps),
+        )
         classes, scores = cols["teacher_priority_class"], cols["teacher_score"]
         states = cols["state"]
         for g, root in enumerate(groups.roots):
             app = desk.apps[table.app[root]]
             focused = app is sc.focus
-            cls = teacher.decide(
-                app, focused=focused, user_active=user_active, noisy=sc.noisy == app.idx, attended=attended
-            )
+            cls = teacher.decide(app, ctx)
             value = teacher.score(
                 cls,
                 has_gui=groups.columns["has_gui_window"][g],

@@ -10,6 +10,7 @@ same rules as a table; keep the two in step.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from smoothtask_trainer.contract import policy
 from smoothtask_trainer.contract.policy import BACKGROUND, IDLE, NORMAL
@@ -24,16 +25,51 @@ BASE_SCORE = policy.CLASS_SCORE
 DESKTOP_APPS = frozenset({"browser", "ide", "terminal", "files", "music", "chat", "video"})
 
 
-def decide(app: AppInst, *, focused: bool, user_active: bool, noisy: bool, attended: bool) -> str:
+#: An app the user left this recently is likely to be switched back to: keep it responsive.
+WARM_S = 45.0
+#: An app used within this many seconds is part of the current task; older ones can wait.
+RECENT_S = 300.0
+#: A build the user started this recently is still being waited for.
+BUILD_WAIT_S = 120.0
+#: The compositor is critical while input is this fresh.
+INPUT_FRESH_S = 20.0
+#: The audio server stays critical this long after the last sound (between tracks, a paused call).
+SOUND_TAIL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the teacher knows about the user at one snapshot (hidden state, partly never logged)."""
+
+    now: float
+    focus: AppInst | None
+    present: bool  # at the desk (input within minutes, or watching / playing)
+    user_active: bool  # input within the daemon's idle timeout
+    since_input: float  # seconds since the last input (inf before any)
+    absorbed: bool  # in a game or a fullscreen video: not waiting for anything else
+    noisy: int  # app index of the noisy neighbour, or -1
+    terminal_focus: float  # when the terminal app (which hosts tmux clients) last had focus
+    last_sound: float  # when any app last played audio
+
+
+def _used(last_focus: float, ctx: Context) -> float:
+    return ctx.now - last_focus
+
+
+def decide(app: AppInst, ctx: Context) -> str:
     """The teacher class of one app group (first matching rule wins; see docs/simulator.md)."""
     kind = app.kind
+    focused = app is ctx.focus
+    noisy = ctx.noisy == app.idx
     game_running = kind == "game" and "game" in app.flags
     if kind in ("kernel", "system", "session_infra", "container_service"):
         return NORMAL  # infrastructure: leave it at the default, never boost or starve it
     if kind == "audio_server":
-        return INTER  # cheap and latency-critical whenever anything plays
+        # cheap and latency-critical while anything plays; the session manager only reacts to stream changes
+        sounding = ctx.now - ctx.last_sound < SOUND_TAIL_S and app.spec.key != "wireplumber"
+        return INTER if sounding else NORMAL
     if kind == "compositor":
-        return CRIT if user_active else INTER
+        return CRIT if ctx.since_input < INPUT_FRESH_S or ctx.absorbed else INTER
     if focused:
         if game_running or kind == "video" or app.audio:
             return CRIT
@@ -43,7 +79,8 @@ def decide(app: AppInst, *, focused: bool, user_active: bool, noisy: bool, atten
     if app.audio:
         return INTER  # music, a media tab or a call must not stutter
     if app.build is not None:
-        if attended:
+        waited = ctx.now - app.build.started < BUILD_WAIT_S or _used(app.last_focus, ctx) < WARM_S
+        if ctx.present and ctx.user_active and not ctx.absorbed and waited:
             return NORMAL  # the user is waiting for it: keep it fast, but below what they look at
         return IDLE if noisy else BACKGROUND
     if noisy:
@@ -53,13 +90,18 @@ def decide(app: AppInst, *, focused: bool, user_active: bool, noisy: bool, atten
             return BACKGROUND
         return INTER if app.flags.get("remote_active") else NORMAL
     if kind in ("indexer", "maintenance", "updater"):
-        return IDLE if user_active else BACKGROUND
+        return IDLE if ctx.user_active else BACKGROUND
+    if kind == "torrent" and app.flags.get("downloading") and _used(app.last_focus, ctx) < RECENT_S:
+        return NORMAL  # a download the user just looked at: they are waiting for it
     if kind in ("torrent", "container_batch", "helper", "game"):
         return BACKGROUND
     if kind == "input_method":
-        return INTER if user_active else NORMAL
+        return INTER if ctx.user_active else NORMAL
     if kind in DESKTOP_APPS or kind == "terminal_session":
-        return NORMAL if user_active else BACKGROUND
+        last = ctx.terminal_focus if kind == "terminal_session" else app.last_focus
+        if not (ctx.present and ctx.user_active) or _used(last, ctx) >= RECENT_S:
+            return BACKGROUND  # nobody there, or not part of what the user is doing now
+        return INTER if _used(last, ctx) < WARM_S and not ctx.absorbed else NORMAL
     return NORMAL
 
 

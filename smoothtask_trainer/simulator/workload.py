@@ -34,6 +34,7 @@ class Build:
     driver: int = -1
     linker: int = -1
     compilers: dict[int, float] = field(default_factory=dict)  # slot -> exit time
+    started: float = 0.0  # when the user started it (seconds since the first snapshot)
 
 
 class Workload:
@@ -78,6 +79,7 @@ class Workload:
             rng.uniform(2, 8),
             10 if rng.random() < 0.2 else 0,
         )
+        build.started = desk.t
         build.driver = desk.spawn(host, dk.BUILD_TOOLS[tool][0], build.shell, nice=build.nice)
         host.build = build
 

@@ -37,6 +37,7 @@ class AppInst:
     audio: bool = False
     window: str | None = None  # None (no window), "open" or "minimized"
     last_focus: float = -1e9
+    last_audio: float = -1e9  # last time the app played audio
     busy_until: float = -1.0  # end of the current burst (indexing, update, batch job, hashing)
     term: str | None = None
     build: Build | None = None  # while a build runs in one of this app's shells

@@ -132,6 +132,17 @@ def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert (tmp_path / "demo" / f"model.{fmt}").exists()
     assert "policy_mode: hybrid" in res.stdout and str(tmp_path / "demo" / "model.onnx") in res.stdout
     assert not list(tmp_path.glob("**/*.db")), "the demo's store was temporary"
+    assert (tmp_path / "demo" / "model.thresholds.yml").exists() and "held out" in res.stdout  # it tunes too
+
+
+def test_the_demo_replays_with_the_simulated_machines_cpu_count() -> None:
+    from smoothtask_trainer.services.demo import demo_settings
+    from smoothtask_trainer.settings import TrainerSettings
+    from smoothtask_trainer.simulator.system import NCPU
+
+    assert demo_settings(TrainerSettings()).policy.ncpu == NCPU
+    mine = TrainerSettings(policy={"ncpu": 3})
+    assert demo_settings(mine).policy.ncpu == 3  # the user's choice wins
 
 
 def test_several_values_after_one_flag() -> None:

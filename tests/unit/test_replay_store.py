@@ -70,10 +70,11 @@ def reference_snapshots(db: Path, ranked: bool) -> list[ref.Snapshot]:
     return out
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["stock", "full"])
+def sim(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A stock daemon's log, and a full one (stable group ids, so hysteresis holds; tags and activity filled)."""
     path = tmp_path_factory.mktemp("replay") / "sim.db"
-    write_snapshots(path, "sqlite", count=60, seed=5, scale=0.4)
+    write_snapshots(path, "sqlite", count=60, seed=5, scale=0.4, daemon_profile=request.param)
     return path
 
 
@@ -125,7 +126,9 @@ def test_replay_command(sim: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["ranker"] == "stub" and doc["ncpu"] == 2 and sum(doc["class_mix"].values()) == doc["groups"]
-    assert any("R5" in u["rules"] for u in doc["unreachable"])
+    with sqlite3.connect(sim) as con:
+        stock = con.execute("SELECT COUNT(total_cpu_share) FROM app_groups").fetchone()[0] == 0
+    assert any("R5" in u["rules"] for u in doc["unreachable"]) is stock  # a full daemon logs CPU shares
     conflict = invoke("replay", "--db", str(sim), "--ranker", "stub", "--rules-only")
     assert conflict.exit_code == 2 and "--rules-only" in conflict.output
     cfg = tmp_path / "smoothtask.yml"

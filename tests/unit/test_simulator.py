@@ -32,6 +32,12 @@ def snapshots() -> list[dict]:
     return list(iter_snapshots(90, seed=11))
 
 
+@pytest.fixture(scope="module")
+def full() -> list[dict]:
+    """The same run as a fixed daemon logs it: group tags, user activity and the input tracker filled."""
+    return list(iter_snapshots(90, seed=11, daemon_profile="full"))
+
+
 def _lines(path: Path) -> list[dict]:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:
@@ -222,9 +228,9 @@ def test_group_ids_are_counter_based_and_unstable(snapshots: list[dict]) -> None
     assert sum(len(ids) > 1 for ids in ids_of_root.values()) > len(ids_of_root) // 2
 
 
-def test_groups_aggregate_their_members(snapshots: list[dict]) -> None:
+def test_groups_aggregate_their_members(full: list[dict]) -> None:
     tags_differ = False
-    for snap in snapshots[::10]:
+    for snap in full[::10]:
         by_pid = {p["pid"]: p for p in snap["processes"]}
         assert sum(len(g["process_ids"]) for g in snap["app_groups"]) == len(by_pid)
         for g in snap["app_groups"]:
@@ -244,12 +250,12 @@ def test_groups_aggregate_their_members(snapshots: list[dict]) -> None:
     assert tags_differ
 
 
-def test_option_fields_are_null_where_the_daemon_has_none(snapshots: list[dict]) -> None:
+def test_option_fields_are_null_where_the_daemon_has_none(snapshots: list[dict], full: list[dict]) -> None:
     procs = [p for s in snapshots for p in s["processes"]]
     kernel = [p for p in procs if p["cgroup_path"] is None]
     assert kernel and all(p["exe"] is None and p["rss_mb"] is None for p in kernel)
     assert any(p["ionice_class"] is None for p in procs) and any(p["ionice_class"] == 3 for p in procs)
-    for snap in snapshots:  # no input seen yet -> None; user_active is input within the 120 s idle timeout
+    for snap in full:  # no input seen yet -> None; user_active is input within the 120 s idle timeout
         idle = snap["time_since_last_input_ms"]
         assert snap["user_active"] is (idle is not None and idle < 120_000)
     terminal = [p for p in procs if p["has_tty"] and p["env_term"] is not None]
@@ -283,9 +289,9 @@ def test_group_members_share_the_group_decision(snapshots: list[dict]) -> None:
         assert all(len(d) == 1 for d in decision.values())
 
 
-def test_focused_group_ranks_above_background_work(snapshots: list[dict]) -> None:
+def test_focused_group_ranks_above_background_work(full: list[dict]) -> None:
     ranked = 0
-    for snap in snapshots:
+    for snap in full:
         best = {}
         for p in snap["processes"]:
             best[p["app_group_id"]] = max(best.get(p["app_group_id"], 0.0), p["teacher_score"])

@@ -30,7 +30,7 @@ def sim_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_trains_reports_and_writes_every_format(sim_db: Path, tmp_path: Path) -> None:
     outputs = {"json": tmp_path / "m.json", "onnx": tmp_path / "m.onnx", "cbm": tmp_path / "m.cbm"}
     report = train(sim_db, outputs, FAST)
-    assert report.label_source == "teacher_score" and report.trees == 12
+    assert report.label_source == "teacher_score" and report.trees == report.best_iteration + 1 <= 12
     assert report.eval is not None and report.eval.queries == 12 and report.train.queries == 48
     assert report.train.last_ts_ms < report.eval.first_ts_ms  # held-out snapshots are the latest ones
     assert set(report.metrics) == {"model", "stub_ranker", "random"}
@@ -98,6 +98,7 @@ def test_rule_labels_on_an_unlabelled_store(tmp_path: Path) -> None:
     from smoothtask_trainer.simulator import write_snapshots
 
     db = tmp_path / "daemon.db"
-    write_snapshots(db, "sqlite", count=40, seed=5, scale=0.5, labels=False)
+    # a full daemon's log: on a stock one the rules reduce to the stub's "focused GUI first" (nothing to beat)
+    write_snapshots(db, "sqlite", count=40, seed=5, scale=0.5, labels=False, daemon_profile="full")
     report = train(db, {"onnx": tmp_path / "m.onnx"}, FAST, DatasetSettings(labels="auto"))
     assert report.label_source == "rules" and report.metrics["model"]["ndcg@5"] > 0
