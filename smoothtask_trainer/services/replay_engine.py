@@ -4,12 +4,17 @@ Flags, rules, the ranker's stable descending sort, the f32 percentile cut-offs a
 machine keyed by `app_group_id`, which reduces to a grouped forward-fill) are numpy expressions over every
 (snapshot, group) row at once. The tests hold the decisions equal to the scalar reference, on random snapshots and
 on simulated stores.
+
+Whatever does not depend on the thresholds (the rules no threshold decides, the ranking, the load categories per
+CPU count, the rows of each hysteresis key in time order) is computed once per store and kept on `Groups.cache`
+(`Prepared`), so that a tuner replaying one store hundreds of times pays per call only for what the thresholds
+change: the snapshot flags, rules R3-R5 on their candidate rows, the cut-offs and the forward-fill.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +32,11 @@ _SCALE = {
 }
 #: Load categories by index (`Decisions.category`).
 CATEGORIES = ("Low", "Normal", "Medium", "High")
+_N = len(policy.CLASSES)
+#: (row offset + base grade) -> final grade before the hysteresis: offset 0 unloaded, 5 Medium, 10 High.
+_SCALE_TABLE = np.concatenate([np.arange(_N), _SCALE["Medium"], _SCALE["High"]]).astype(np.int8)
+#: The rules no threshold decides (G1, G2, R1, R2) as bits 3..0 of a code -> the first that matches (1..4), or 0.
+_STATIC_RULE = np.array([5 - c.bit_length() if c else NO_RULE for c in range(16)])
 
 
 @dataclass
@@ -62,6 +72,8 @@ class Groups:
     any_audio_stream: np.ndarray  #: a member is an audio client with an active stream
     any_tty_term: np.ndarray  #: a member has a tty and TERM
     key: np.ndarray | None = None  #: `app_group_id` as integer codes (computed from it when not given)
+    #: `replay`'s threshold-independent work on these very arrays (`Prepared`; recomputed when they are replaced)
+    cache: Prepared | None = field(default=None, repr=False, compare=False)
 
     def keys(self) -> np.ndarray:
         if self.key is None:
@@ -132,25 +144,6 @@ def flags(s: Snapshots, t: Mapping[str, float | None]) -> tuple[np.ndarray, np.n
     return bad, active
 
 
-def rules(g: Groups, s: Snapshots, bad: np.ndarray, active: np.ndarray, t: Mapping[str, float | None]) -> np.ndarray:
-    """The first rule that catches each row (1..7), or NO_RULE."""
-    with np.errstate(invalid="ignore"):
-        late = s.tsli > t["user_idle_timeout_sec"] * 1000  # type: ignore[operator]  # NaN (NULL): False
-        noisy = g.total_cpu_share > _f32(t["noisy_neighbour_cpu_share"])  # type: ignore[arg-type]  # NaN: False
-    # per snapshot first, then one gather per row
-    xr, terminal, bg, loud = (x[g.snap] for x in (s.xruns > 0, active & ~late, active, bad))
-    tests = [
-        g.any_system,
-        xr & g.any_audio_stream,
-        g.focused & (g.any_audio_stream | g.tag_game),
-        g.focused & g.gui,
-        terminal & g.any_tty_term,
-        bg & g.tag_background,
-        loud & noisy & ~g.focused,
-    ]
-    return np.select(tests, list(range(1, len(RULE_IDS) + 1)), NO_RULE).astype(np.int8)
-
-
 def stub_scores(g: Groups) -> np.ndarray:
     """The StubRanker, in the daemon's f64 order of additions, then clamp."""
     score = np.full(g.snap.size, 0.5)
@@ -159,19 +152,6 @@ def stub_scores(g: Groups) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         score = np.where(~np.isnan(g.total_cpu_share) & (g.total_cpu_share > 0.3), score + 0.1, score)
     return np.clip(score, 0.0, 1.0)
-
-
-def rank(g: Groups, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(percentile, score, rank) per row: stable descending sort within each snapshot, ties in logged order."""
-    s = np.clip(np.where(np.isnan(scores), 0.5, scores), 0.0, 1.0)
-    order = np.lexsort((-s, g.snap))  # lexsort is stable: ties keep the logged order
-    counts = np.bincount(g.snap)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    idx = np.empty(g.snap.size, dtype=np.int64)
-    idx[order] = np.arange(g.snap.size) - starts[g.snap]  # rows are in snapshot order, so snap[order] == snap
-    n = counts[g.snap]
-    percentile = np.where(n == 1, 1.0, 1.0 - idx / np.maximum(n - 1, 1))
-    return percentile, s, idx + 1
 
 
 def percentile_grades(p: np.ndarray, t: Mapping[str, float | None]) -> np.ndarray:
@@ -192,6 +172,177 @@ def load_levels(s: Snapshots, ncpu: int) -> np.ndarray:
     return np.clip(level + np.minimum(mem, 1.0) * 0.2, 0.0, 1.0)
 
 
+def _frozen(*arrays: np.ndarray) -> None:
+    """Cached arrays go out in every `Decisions`: read-only, so that no caller can change them for the next."""
+    for a in arrays:
+        a.flags.writeable = False
+
+
+def _sources(g: Groups, s: Snapshots) -> tuple:
+    return (*(v for k, v in vars(g).items() if k != "cache"), *vars(s).values())
+
+
+@dataclass
+class Ranking:
+    """The ranker's order for one set of scores: per row its percentile, clamped score and rank. The percentile
+    depends only on (the snapshot's group count, the row's position), so it is a small `table`, indexed by `code`."""
+
+    percentile: np.ndarray
+    score: np.ndarray
+    rank: np.ndarray
+    table: np.ndarray
+    code: np.ndarray
+
+
+def rank(g: Groups, scores: np.ndarray) -> Ranking:
+    """Stable descending sort within each snapshot, ties in logged order (rows come in snapshot order)."""
+    s = np.clip(np.where(np.isnan(scores), 0.5, scores), 0.0, 1.0)
+    order = np.lexsort((-s, g.snap))  # lexsort is stable: ties keep the logged order
+    counts = np.bincount(g.snap)
+    starts = np.cumsum(counts) - counts
+    rank_ = np.empty(g.snap.size, dtype=np.int64)
+    rank_[order] = np.arange(1, g.snap.size + 1) - starts[g.snap]  # snap[order] == snap
+    sizes = np.unique(counts[counts > 0])
+    first = np.cumsum(sizes) - sizes  # each group count's block in the table
+    n, idx = np.repeat(sizes, sizes), np.arange(sizes.sum()) - np.repeat(first, sizes)
+    table = np.where(n == 1, 1.0, 1.0 - idx / np.maximum(n - 1, 1))
+    code = (first - 1)[np.searchsorted(sizes, counts)][g.snap] + rank_
+    return Ranking(table[code], s, rank_, table, code)
+
+
+class Loaded:
+    """Per CPU count: load levels and categories, and the rows of loaded (Medium/High) snapshots sorted by
+    hysteresis key, stably, so in time order within a key."""
+
+    def __init__(self, g: Groups, s: Snapshots, ncpu: int) -> None:
+        self.level = load_levels(s, ncpu)
+        self.category = np.select([self.level >= 0.8, self.level >= 0.6, self.level >= 0.4], [3, 2, 1], 0)
+        # into _SCALE_TABLE: 0 below Medium, else the category's block
+        self.offset = (np.maximum(self.category - 1, 0) * _N).astype(np.int8)[g.snap]
+        rows = np.flatnonzero(self.offset)
+        key = g.keys()[rows]
+        if key.size and key.max() < 1 << 16:
+            key = key.astype(np.uint16)  # a radix sort
+        order = np.argsort(key, kind="stable")
+        self.rows, k = rows[order], key[order]
+        now = s.snapshot_id[g.snap[self.rows]]
+        first = np.ones(k.size, dtype=bool)
+        first[1:] = k[1:] != k[:-1]
+        self.elapsed = np.zeros(k.size, dtype=np.int64)
+        self.elapsed[1:] = now[1:] - now[:-1]
+        self.hard_reset = first | (self.elapsed < 0)
+        self._source: dict[float, np.ndarray] = {}
+        _frozen(self.level, self.category)
+
+    def source(self, stable_ms: float) -> np.ndarray:
+        """Per row, the row whose scaled class it outputs: itself, or for a held row its key's last reset.
+
+        Every loaded row writes its key's state, so for a key's k-th loaded row the stored time is that of its
+        (k-1)-th: the state resets (the scaled class is output) at the key's first loaded row, after a gap of at
+        least `stable` or a clock going back; otherwise the class is the previous output, i.e. the scaled class of
+        the key's last reset. That makes the state machine a grouped forward-fill.
+        """
+        src = self._source.get(stable_ms)
+        if src is None:
+            reset = self.hard_reset | (self.elapsed >= stable_ms)
+            last_reset = np.maximum.accumulate(np.where(reset, np.arange(reset.size), 0))
+            src = np.arange(self.offset.size)
+            src[self.rows] = self.rows[last_reset]
+            if len(self._source) >= 8:
+                self._source.pop(next(iter(self._source)))
+            self._source[stable_ms] = src
+        return src
+
+    def scale(self, base: np.ndarray, stable_ms: float) -> tuple[np.ndarray, np.ndarray]:
+        """(final grade, held) per row: dynamic scaling and its hysteresis."""
+        if self.rows.size == 0:
+            return base.copy(), np.zeros(base.size, dtype=bool)
+        scaled = _SCALE_TABLE.take(self.offset + base)
+        final = scaled.take(self.source(stable_ms))
+        return final, final != scaled
+
+
+class Prepared:
+    """`replay`'s work that no threshold changes, for one (groups, snapshots) pair.
+
+    It belongs to the very arrays it was computed from (checked by identity at every call): a `Groups` rebuilt with
+    other arrays (a subset, `dataclasses.replace`) gets a new one. Arrays are taken as unchanged once replayed.
+    """
+
+    def __init__(self, g: Groups, s: Snapshots) -> None:
+        g.keys()
+        self.sources = _sources(g, s)
+        xr = (s.xruns > 0)[g.snap]  # NaN (NULL): False
+        tests = (
+            g.any_system,
+            xr & g.any_audio_stream,
+            g.focused & (g.any_audio_stream | g.tag_game),
+            g.focused & g.gui,
+        )
+        self.code = np.zeros(g.snap.size, dtype=np.int8)  # G1, G2, R1, R2 as bits 3..0
+        for bit, test in zip((8, 4, 2, 1), tests, strict=True):
+            np.bitwise_or(self.code, bit, out=self.code, where=np.asarray(test, dtype=bool))
+        self.caught = self.code != 0
+        # R3, R4, R5 can catch only these rows; their snapshot terms are the thresholds' part
+        free = ~self.caught
+        self.terminal = np.flatnonzero(free & g.any_tty_term)
+        self.updater = np.flatnonzero(free & g.tag_background)
+        self.noisy = np.flatnonzero(free & ~g.focused & ~np.isnan(g.total_cpu_share))
+        self.terminal_snap, self.updater_snap, self.noisy_snap = (
+            g.snap[x] for x in (self.terminal, self.updater, self.noisy)
+        )
+        self.noisy_share = g.total_cpu_share[self.noisy]
+        self._templates: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        self._unranked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._scores: tuple | None = None
+        self._ranking: Ranking | None = None
+        self._loaded: dict[int, Loaded] = {}
+
+    def fits(self, g: Groups, s: Snapshots) -> bool:
+        now = _sources(g, s)
+        return len(now) == len(self.sources) and all(a is b for a, b in zip(now, self.sources, strict=True))
+
+    def template(self, ranked: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(rule, grade) per row as G1, G2, R1 and R2 decide it; the other rows get the ranker (grade 0, to be
+        filled) or the default."""
+        if ranked not in self._templates:
+            rule = np.where(_STATIC_RULE == NO_RULE, RANKER if ranked else DEFAULT, _STATIC_RULE).astype(np.int8)
+            self._templates[ranked] = (rule[self.code], _RULE_GRADE[rule].astype(np.int8)[self.code])
+            _frozen(*self._templates[ranked])
+        return self._templates[ranked]
+
+    def unranked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(percentile, score, rank) without a ranker."""
+        if self._unranked is None:
+            n = self.code.size
+            self._unranked = (np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64))
+            _frozen(*self._unranked)
+        return self._unranked
+
+    def ranking(self, g: Groups, scores: np.ndarray) -> Ranking:
+        """The ranking of `scores`, recomputed only when their content differs from the last call's."""
+        scores = np.asarray(scores)
+        seen = (scores.dtype.str, scores.shape, scores.tobytes())
+        if self._ranking is None or seen != self._scores:
+            self._ranking, self._scores = rank(g, scores), seen
+            _frozen(self._ranking.percentile, self._ranking.score, self._ranking.rank)
+        return self._ranking
+
+    def loaded(self, g: Groups, s: Snapshots, ncpu: int) -> Loaded:
+        if ncpu not in self._loaded:
+            if len(self._loaded) >= 4:
+                self._loaded.pop(next(iter(self._loaded)))
+            self._loaded[ncpu] = Loaded(g, s, ncpu)
+        return self._loaded[ncpu]
+
+
+def prepare(g: Groups, s: Snapshots) -> Prepared:
+    """`g.cache` when it was computed from these arrays, else a new one (stored there)."""
+    if g.cache is None or not g.cache.fits(g, s):
+        g.cache = Prepared(g, s)
+    return g.cache
+
+
 def replay(
     g: Groups,
     s: Snapshots,
@@ -203,21 +354,30 @@ def replay(
     """The daemon's decision for every row. `scores` None: no ranker (rules-only, or a model the daemon would not
     load); else the ranker's score per row (NaN: the daemon's per-group fallback 0.5)."""
     t = ref.thresholds_of(thresholds)
+    p = prepare(g, s)
     bad, active = flags(s, t)
-    rule = rules(g, s, bad, active, t)
-    nan = np.full(g.snap.size, np.nan)
-    percentile, score, rank_ = nan, nan, np.zeros(g.snap.size, dtype=np.int64)
-    free = rule == NO_RULE
+    rule, grade = p.template(scores is not None)
+    rule = rule.copy()
     if scores is not None:
-        percentile, score, rank_ = rank(g, scores)
-        rule = np.where(free, RANKER, rule).astype(np.int8)
-        base = np.where(free, percentile_grades(percentile, t), _RULE_GRADE[rule]).astype(np.int8)
+        r = p.ranking(g, scores)
+        base = np.where(p.caught, grade, percentile_grades(r.table, t).take(r.code))
+        percentile, score, rank_ = r.percentile, r.score, r.rank
     else:
-        rule = np.where(free, DEFAULT, rule).astype(np.int8)
-        base = _RULE_GRADE[rule].astype(np.int8)
-    level = load_levels(s, ncpu)
-    cat = np.select([level >= 0.8, level >= 0.6, level >= 0.4], [3, 2, 1], 0)
-    final, held = _scale(g, s, base, cat, t)
+        base = grade.copy()
+        percentile, score, rank_ = p.unranked()
+    with np.errstate(invalid="ignore"):
+        late = s.tsli > t["user_idle_timeout_sec"] * 1000  # type: ignore[operator]  # NaN (NULL): False
+        noisy = p.noisy_share > _f32(t["noisy_neighbour_cpu_share"])  # type: ignore[arg-type]
+    # lowest priority first, so that R3 wins over R4 over R5
+    for code, rows in (
+        (7, p.noisy[bad[p.noisy_snap] & noisy]),
+        (6, p.updater[active[p.updater_snap]]),
+        (5, p.terminal[(active & ~late)[p.terminal_snap]]),
+    ):
+        rule[rows], base[rows] = code, _RULE_GRADE[code]
+    stable = t.get("priority_hysteresis_stable_sec")
+    loaded = p.loaded(g, s, ncpu)
+    final, held = loaded.scale(base, (ref.DEFAULT_STABLE_S if stable is None else stable) * 1000)
     return Decisions(
         grade=final,
         base_grade=base,
@@ -225,8 +385,8 @@ def replay(
         percentile=percentile,
         score=score,
         rank=rank_,
-        load=level,
-        category=cat,
+        load=loaded.level,
+        category=loaded.category,
         bad_responsiveness=bad,
         user_active=active,
         held=held,
@@ -234,39 +394,4 @@ def replay(
     )
 
 
-def _scale(
-    g: Groups, s: Snapshots, base: np.ndarray, cat: np.ndarray, t: Mapping[str, float | None]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Dynamic scaling and its hysteresis over the rows of loaded (Medium/High) snapshots.
-
-    Every loaded row writes its key's state, so for a key's k-th loaded row the stored time is that of its
-    (k-1)-th: the state resets (the scaled class is output) at the key's first loaded row, after a gap of at least
-    `stable` or a clock going back; otherwise the class is the previous output, i.e. the scaled class of the key's
-    last reset. That makes the state machine a grouped forward-fill, computed without a loop.
-    """
-    final = base.copy()
-    held = np.zeros(base.size, dtype=bool)
-    rows = np.flatnonzero(cat[g.snap] >= 2)
-    if rows.size == 0:
-        return final, held
-    scaled = np.where(cat[g.snap[rows]] == 3, _SCALE["High"][base[rows]], _SCALE["Medium"][base[rows]])
-    stable = t.get("priority_hysteresis_stable_sec")
-    stable_ms = (ref.DEFAULT_STABLE_S if stable is None else stable) * 1000
-    key = g.keys()[rows]
-    if key.size and key.max() < 1 << 16:
-        key = key.astype(np.uint16)  # a radix sort
-    order = np.argsort(key, kind="stable")  # rows are in time order already: stable keeps it within a key
-    k, now, sc = key[order], s.snapshot_id[g.snap[rows[order]]], scaled[order]
-    first = np.ones(k.size, dtype=bool)
-    first[1:] = k[1:] != k[:-1]
-    elapsed = np.zeros(k.size, dtype=np.int64)
-    elapsed[1:] = now[1:] - now[:-1]
-    reset = first | (elapsed < 0) | (elapsed >= stable_ms)
-    last_reset = np.maximum.accumulate(np.where(reset, np.arange(k.size), 0))
-    out = sc[last_reset]
-    final[rows[order]] = out
-    held[rows[order]] = out != sc
-    return final, held
-
-
-__all__ = ["CATEGORIES", "Decisions", "Groups", "Snapshots", "replay", "stub_scores"]
+__all__ = ["CATEGORIES", "Decisions", "Groups", "Prepared", "Snapshots", "prepare", "replay", "stub_scores"]

@@ -6,7 +6,12 @@
 Simulates a daemon database, then measures in the same run (best of --repeat, interleaved):
 1. the policy stage (flags, rules, ranking, f32 cut-offs, scaling and hysteresis) of `services.replay_engine` on the
    loaded arrays, against `contract.replay` (the scalar reference: one snapshot, one group at a time) on the same
-   decisions; target: the engine at least 50x faster;
+   decisions, checked identical (classes and reasons); target: the engine at least 50x faster. The engine keeps
+   its threshold-independent work on the store's arrays (`Groups.cache`), so it is timed twice: the first call on
+   a store ("cold": a fresh `Groups` over the loaded arrays, so it includes that preparation; the key codes of
+   `app_group_id` are part of the load, as before), and later calls on the same store ("warm": as `tune` makes
+   them); for the warm figure the default thresholds repeat, so the hysteresis' forward-fill index for their
+   `stable` is reused too; the cost of a new `stable` value on every call is printed alongside;
 2. `smoothtask-trainer replay --ranker stub` against `smoothtask-trainer validate` on the store, each as a whole
    process; target: replay at most 1.5x validate;
 3. `smoothtask-trainer tune --ranker stub --trials 200` against the same `validate`; target: at most 4x.
@@ -15,6 +20,7 @@ Simulates a daemon database, then measures in the same run (best of --repeat, in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sqlite3
 import sys
 import tempfile
@@ -100,21 +106,36 @@ def main() -> None:
         print(f"store: {args.snapshots:,} snapshots, {g.snap.size:,} group rows; ncpu {args.ncpu}")
         snaps = reference_input(g, s)
         scores = eng.stub_scores(g)
-        fast, slow = [], []
-        for _ in range(args.repeat):
+        cold, warm, new_stable, slow, results = [], [], [], [], []
+        for i in range(args.repeat):
+            fresh = dataclasses.replace(g, cache=None)  # the same arrays, nothing prepared
             t0 = time.perf_counter()
-            d = eng.replay(g, s, scores=scores, ncpu=args.ncpu)
-            fast.append(time.perf_counter() - t0)
+            results.append(eng.replay(fresh, s, scores=scores, ncpu=args.ncpu))
+            cold.append(time.perf_counter() - t0)
+            for _ in range(5):
+                t0 = time.perf_counter()
+                d = eng.replay(fresh, s, scores=scores, ncpu=args.ncpu)
+                warm.append(time.perf_counter() - t0)
+            results.append(d)
+            for j in range(5):  # a value not seen before on every call
+                t = {"priority_hysteresis_stable_sec": 30 + (i * 5 + j + 1) / 1000}
+                t0 = time.perf_counter()
+                eng.replay(fresh, s, t, scores=scores, ncpu=args.ncpu)
+                new_stable.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             expected = ref.replay(snaps, ranked=True, ncpu=args.ncpu)
             slow.append(time.perf_counter() - t0)
-        same = [c for snap in expected for c, _ in snap] == list(d.classes())
-        ratio = min(slow) / min(fast)
+        want = [decision for snap in expected for decision in snap]
+        same = all(list(zip(r.classes(), r.reasons(), strict=True)) == want for r in results)
+        runs = ", ".join(f"{x * 1000:.0f}" for x in slow)
         print(
-            f"policy stage: engine {min(fast) * 1000:.1f} ms, per-group loop {min(slow) * 1000:.1f} ms "
-            f"(runs {', '.join(f'{x * 1000:.0f}' for x in slow)}); identical decisions: {same}"
+            f"policy stage: per-group loop {min(slow) * 1000:.1f} ms (runs {runs}); "
+            f"engine cold {min(cold) * 1000:.2f} ms, warm {min(warm) * 1000:.2f} ms "
+            f"(new stable each call {min(new_stable) * 1000:.2f} ms); identical decisions and reasons: {same}"
         )
-        print(f"  loop / engine = {ratio:.0f}x  (target >= 50x: {'met' if ratio >= 50 else 'MISSED'})")
+        for name, x in (("cold", cold), ("warm", warm)):
+            ratio = min(slow) / min(x)
+            print(f"  loop / engine {name} = {ratio:.0f}x  (target >= 50x: {'met' if ratio >= 50 else 'MISSED'})")
         rep, val = [], []
         for _ in range(args.repeat):
             val.append(run_measured([*CLI, "validate", "--db", str(db), "-q"]))

@@ -271,3 +271,46 @@ def test_thresholds_out_of_order_follow_the_daemon_s_first_match() -> None:
     # the daemon refuses such a config at load; the replay still maps exactly as map_percentile_to_class would
     groups = [Group(f"g{i}") for i in range(11)]
     both([Snapshot(1, groups, **CALM)], ranked="stub", normal_percentile=0.7, crit_interactive_percentile=0.5)
+
+
+def test_a_store_replayed_again_and_again_keeps_equal_to_the_reference() -> None:
+    # the engine keeps its threshold-independent work on `Groups.cache`: every later call (other scores, also
+    # changed in place, thresholds, CPU counts, hysteresis lengths) and a subset built from `vars(g)` must still
+    # give the reference's decisions, and the same arrays as a replay with nothing prepared
+    snaps = sorted(random_snapshots(4), key=lambda x: x.snapshot_id)
+    g, s, _ = arrays(snaps, None)
+    rows = [grp for x in snaps for grp in x.groups]
+    rnd = np.random.default_rng(4)
+    model = np.where(rnd.random(g.snap.size) < 0.2, np.nan, np.round(rnd.random(g.snap.size), 1))
+    changed = model.copy()
+    cases = [
+        (None, {}, 2),
+        (eng.stub_scores(g), {}, 2),
+        (model, {"interactive_percentile": 0.5, "normal_percentile": 0.2}, 2),
+        (model, {"priority_hysteresis_stable_sec": 0}, 1),
+        (model, {"priority_hysteresis_stable_sec": 1}, 1),
+        (changed, {"psi_cpu_some_high": 0.0, "user_idle_timeout_sec": 1, "noisy_neighbour_cpu_share": 0.3}, 4),
+        (changed, {}, 2),
+        (None, {"user_idle_timeout_sec": 1}, 2),
+    ]
+    for i, (scores, thresholds, ncpu) in enumerate(cases):
+        if i == 6:
+            changed[::3] = 0.9  # the same array, other content
+        for grp, v in zip(rows, model if scores is None else scores, strict=True):
+            grp.score = float(v)
+        expected = [d for snap in ref.replay(snaps, thresholds, ranked=scores is not None, ncpu=ncpu) for d in snap]
+        got = eng.replay(g, s, thresholds, scores=scores, ncpu=ncpu)
+        assert list(zip(got.classes(), got.reasons(), strict=True)) == expected, i
+        fresh = eng.replay(eng.Groups(**{**vars(g), "cache": None}), s, thresholds, scores=scores, ncpu=ncpu)
+        for name, v in vars(fresh).items():
+            assert np.array_equal(getattr(got, name), v, equal_nan=v.dtype.kind == "f"), (i, name)
+    half = int(g.snap.max()) // 2
+    keep = np.flatnonzero(g.snap < half)
+    part = eng.Groups(**{k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in vars(g).items()})
+    part_s = eng.Snapshots(**{k: v[:half] for k, v in vars(s).items()})
+    for grp, v in zip(rows, changed, strict=True):
+        grp.score = float(v)
+    got = eng.replay(part, part_s, scores=changed[keep], ncpu=2)
+    expected = [d for snap in ref.replay(snaps[:half], ranked=True, ncpu=2) for d in snap]
+    assert list(zip(got.classes(), got.reasons(), strict=True)) == expected
+    assert part.cache is not g.cache
