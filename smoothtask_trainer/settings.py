@@ -28,6 +28,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from smoothtask_trainer.class_mix import normalise_class_mix
 from smoothtask_trainer.config_file import read_toml, resolve_config_path
 from smoothtask_trainer.errors import ConfigError
 from smoothtask_trainer.flag import Flag
@@ -224,10 +225,28 @@ class PolicySettings(Section):
     max_churn_per_group_hour: Annotated[float | None, Flag(unset="10 % above the curve's lowest")] = Field(
         default=None, gt=0, description="tune: the churn budget priority_hysteresis_stable_sec must meet"
     )
+    class_mix: Annotated[str | None, Flag(unset="no budget: the cut-offs follow the store's labels")] = Field(
+        default=None,
+        description="tune: the wanted share of ranker-decided groups per class, as "
+        "idle=0.1,background=0.15,normal=0.5,interactive=0.2,crit=0.05 (or a TOML table); shares in [0, 1] "
+        "summing to 1, a class left out wants 0; when set, the four percentile cut-offs are tuned to meet it",
+    )
+    idle_gap_quantile: Annotated[float, Flag()] = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="tune: user_idle_timeout_sec becomes the shortest timeout within which input resumes after "
+        "this share of the input pauses",
+    )
     trials: Annotated[int, Flag()] = Field(default=200, ge=1, le=100_000, description="tune: search trials per knob")
     tune_seed: Annotated[int, Flag("--seed")] = Field(
         default=42, ge=0, description="tune: seed of the search (the same seed and store give the same result)"
     )
+
+    @field_validator("class_mix", mode="before")
+    @classmethod
+    def _class_mix(cls, value: object) -> str | None:
+        return normalise_class_mix(value)
 
 
 SECTIONS: dict[str, type[Section]] = {

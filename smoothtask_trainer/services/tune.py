@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,9 @@ from smoothtask_trainer.contract.thresholds import DEFAULTS
 from smoothtask_trainer.errors import ConfigError
 from smoothtask_trainer.schemas.tune import KnobReport, Objective, TuneReport
 from smoothtask_trainer.services import replay_engine as eng
-from smoothtask_trainer.services import replay_load, replay_metrics
+from smoothtask_trainer.services import replay_load, replay_metrics, tune_input
+from smoothtask_trainer.services.tune_common import Replay, f_beta, harm
+from smoothtask_trainer.services.tune_cutoffs import CUTOFFS, tune_cutoffs
 from smoothtask_trainer.services.tune_latency import tune_sched_latency
 from smoothtask_trainer.settings import PolicySettings
 from smoothtask_trainer.sqlite_errors import translated
@@ -30,44 +31,6 @@ from smoothtask_trainer.sqlite_errors import translated
 PSI_KEYS = ("psi_cpu_some_high", "psi_io_some_high")
 #: Candidate values of priority_hysteresis_stable_sec (a one-dimensional grid, searched exhaustively).
 HYSTERESIS_GRID = (0, 1, 2, 5, 10, 20, 30, 60, 120, 300)
-#: key -> (why it cannot be tuned from this store, why it is not tuned though the store has its signal)
-NOT_TUNABLE = {
-    "user_idle_timeout_sec": (
-        "time_since_last_input_ms is NULL in all {total} snapshots (the stock daemon never fills it): there are no "
-        "input gaps to learn from",
-        "{n} of {total} snapshots carry time_since_last_input_ms; fitting the timeout to the input gaps is not "
-        "built yet",
-    ),
-    "noisy_neighbour_cpu_share": (
-        "total_cpu_share is NULL in all {total} group rows (the stock daemon never fills it): nothing tells a noisy "
-        "group apart",
-        "{n} of {total} group rows carry total_cpu_share; its objective is not built yet",
-    ),
-    "interactive_build_grace_sec": ("the daemon reads this key nowhere", "the daemon reads this key nowhere"),
-}
-
-
-def harm(s: eng.Snapshots, horizon_s: float, latency_ms: float) -> np.ndarray:
-    """Harm at snapshot t: a later snapshot within the horizon with latency p99 above the bar, or xruns (not the
-    first snapshot after a gap, whose xruns are cumulative)."""
-    t = s.snapshot_id.astype(np.int64)
-    interval = float(np.median(np.diff(t))) if t.size > 1 else 1000.0
-    after_gap = np.r_[True, np.diff(t) > 3 * interval]
-    with np.errstate(invalid="ignore"):
-        bad = (s.sched_p99 > latency_ms) | ((s.xruns > 0) & ~after_gap)
-    bad_times = t[bad]
-    ends = np.searchsorted(bad_times, t + int(horizon_s * 1000), side="right")
-    starts = np.searchsorted(bad_times, t, side="right")
-    return ends > starts
-
-
-def f_beta(pred: np.ndarray, truth: np.ndarray, beta: float) -> float:
-    tp = float((pred & truth).sum())
-    fp = float((pred & ~truth).sum())
-    fn = float((~pred & truth).sum())
-    b2 = beta * beta
-    denom = (1 + b2) * tp + b2 * fn + fp
-    return (1 + b2) * tp / denom if denom else 0.0
 
 
 def psi_flag(s: eng.Snapshots, a: float, b: float) -> np.ndarray:
@@ -120,72 +83,6 @@ def tune_psi(
     return {
         PSI_KEYS[0]: KnobReport(before=t_in[PSI_KEYS[0]], after=a, status=status, reason=reason, objective=objective),
         PSI_KEYS[1]: KnobReport(before=t_in[PSI_KEYS[1]], after=b, status=status, reason=reason, objective=objective),
-    }
-
-
-@dataclass
-class Replay:
-    """What the replay-based knobs share: the store's arrays, the ranker's scores, the split and the CPU count."""
-
-    g: eng.Groups
-    s: eng.Snapshots
-    extra: dict
-    scores: np.ndarray | None
-    cut: int  #: snapshots before this index tune; the rest judge
-    ncpu: int
-
-
-CUTOFFS = ("background_percentile", "normal_percentile", "interactive_percentile", "crit_interactive_percentile")
-
-
-def tune_cutoffs(w: Replay, t_in: Mapping[str, Any], p: PolicySettings, force: bool) -> dict[str, KnobReport]:
-    """The four percentile cut-offs (hybrid only), by exact agreement of the replayed classes with the store's
-    teacher classes; searched in the daemon's order (bg <= normal <= interactive <= crit), seeded TPE."""
-    g, s, extra, scores, cut, ncpu = w.g, w.s, w.extra, w.scores, w.cut, w.ncpu
-    import optuna
-
-    def keep(reason: str) -> dict[str, KnobReport]:
-        return {k: KnobReport(before=t_in[k], after=t_in[k], status="unchanged", reason=reason) for k in CUTOFFS}
-
-    if scores is None:
-        return keep("rules-only: the daemon uses the cut-offs only with a ranker (give a model or the stub ranker)")
-    teacher = extra["teacher_grade"]
-    labelled = teacher >= 0
-    if not labelled.any():
-        return keep("the store has no teacher classes (no real daemon log has them): nothing to agree with")
-    tuning_rows = labelled & (g.snap < cut)
-    hold_rows = labelled & (g.snap >= cut)
-
-    def agreement(values: Mapping[str, float], rows: np.ndarray) -> float:
-        d = eng.replay(g, s, {**t_in, **values}, scores=scores, ncpu=ncpu)
-        return float((d.grade[rows] == teacher[rows]).mean()) if rows.any() else 0.0
-
-    def objective(trial: optuna.Trial) -> float:
-        bg = trial.suggest_float(CUTOFFS[0], 0.0, 1.0)
-        normal = trial.suggest_float(CUTOFFS[1], bg, 1.0)
-        inter = trial.suggest_float(CUTOFFS[2], normal, 1.0)
-        crit = trial.suggest_float(CUTOFFS[3], inter, 1.0)
-        return agreement(dict(zip(CUTOFFS, (bg, normal, inter, crit), strict=True)), tuning_rows)
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=p.tune_seed))
-    study.enqueue_trial({k: float(t_in[k]) for k in CUTOFFS})
-    study.optimize(objective, n_trials=p.trials)
-    best = {k: round(v, 4) for k, v in study.best_params.items()}
-    before, after = agreement({k: t_in[k] for k in CUTOFFS}, hold_rows), agreement(best, hold_rows)
-    objective_report = Objective(
-        name="exact agreement of the replayed classes with the teacher classes",
-        tuning=round(study.best_value, 4),
-        heldout={"before": round(before, 4), "after": round(after, 4)},
-    )
-    status, reason = "tuned", "best agreement on the tuning window (it fits this teacher's class mix)"
-    if after < before and not force:
-        status, reason, best = "unchanged", f"worse on the held-out snapshots ({after:.4f} < {before:.4f})", {}
-    return {
-        k: KnobReport(
-            before=t_in[k], after=best.get(k, t_in[k]), status=status, reason=reason, objective=objective_report
-        )
-        for k in CUTOFFS
     }
 
 
@@ -286,20 +183,10 @@ def tune(
     window = Replay(g, s, extra, scores, cut, ncpu)
     knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(window, t_in, p, force)
     knobs.update(tune_sched_latency(s, cut, t_in, p, force, f_beta))
-    knobs.update(tune_cutoffs(window, t_in, p, force))
-    counts = {
-        "user_idle_timeout_sec": (int((~np.isnan(s.tsli)).sum()), n),
-        "noisy_neighbour_cpu_share": (int((~np.isnan(g.total_cpu_share)).sum()), g.snap.size),
-        "interactive_build_grace_sec": (0, 0),
-    }
-    for key, (absent, present) in NOT_TUNABLE.items():
-        have, total = counts[key]
-        knobs[key] = KnobReport(
-            before=t_in[key],
-            after=t_in[key],
-            status="not-tunable" if have == 0 else "unchanged",
-            reason=(absent if have == 0 else present).format(n=f"{have:,}", total=f"{total:,}"),
-        )
+    knobs.update(tune_cutoffs(window, t_in, p, force, db))
+    knobs[tune_input.IDLE] = tune_input.tune_idle_timeout(s, cut, t_in, p, force)
+    knobs[tune_input.NOISY] = tune_input.tune_noisy_neighbour(g, s, cut, t_in, p, force)
+    knobs[tune_input.GRACE] = tune_input.grace(t_in)
     return TuneReport(
         db=str(db),
         snapshots=n,
@@ -330,7 +217,8 @@ def tune_policy(
             `thresholds:` block.
         config_in: The daemon's YAML whose thresholds (and policy mode, model switch) are the starting point.
         model_path: Replay with this ONNX model; `stub` with the daemon's stub ranker; else as `config_in` says.
-        settings: `[policy]` settings (harm definition, hold-out share, trials, seed, ncpu).
+        settings: `[policy]` settings (harm definition, hold-out share, class-mix budget, idle-gap quantile,
+            trials, seed, ncpu).
         force: Keep tuned values even where they do worse on the held-out snapshots.
     """
     from smoothtask_trainer.files import sha256_file
@@ -357,3 +245,6 @@ def tune_policy(
     tune_output.write(out, config_path, values, tune_output.header(str(db_path), store_fingerprint(db_path), model_sha))
     report.output = str(out)
     return report
+
+
+__all__ = ["CUTOFFS", "HYSTERESIS_GRID", "Replay", "f_beta", "harm", "store_fingerprint", "tune", "tune_policy"]
