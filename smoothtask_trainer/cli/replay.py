@@ -21,7 +21,7 @@ EPILOG = examples(
 RANKER = "Ranker"
 
 
-@command("policy.ncpu")
+@command("policy.ncpu", "policy.harm_latency_ms", "policy.harm_horizon_s")
 def replay(
     state: AppState,
     overrides: dict,
@@ -89,6 +89,7 @@ def replay(
         ncpu=settings.policy.ncpu,
         classes_out=classes_out,
         against=other,
+        settings=settings.policy,
     )
     report.config_problems = config.problems if config else []
     for problem in report.config_problems:
@@ -130,6 +131,17 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, import
         line(
             console,
             f"Applied-class check: {a.match_rate:.1%} of {a.compared:,} signed process rows carry the replayed class",
+        )
+    if o := r.outcomes:
+        xruns = f"{o.xruns_per_hour:,} xruns per hour" if o.xruns_per_hour is not None else "no xruns figure"
+        p99 = (
+            f"p99 median {o.sched_p99_median_ms} ms, p95 {o.sched_p99_p95_ms} ms" if o.sched_p99_median_ms else "no p99"
+        )
+        line(
+            console,
+            f"Outcomes (logged, for A/B): {o.harm_event_share:.1%} of snapshots harmed (p99 > {o.harm_latency_ms:g} ms "
+            f"or xruns), {o.harm_followed_share:.1%} followed by harm within {o.harm_horizon_s:g} s; {xruns}; {p99} "
+            f"over {o.observed_hours:.2f} h",
         )
     if r.teacher:
         t = r.teacher

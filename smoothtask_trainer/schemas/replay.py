@@ -53,6 +53,22 @@ class AppliedCheck(BaseModel):
     match_rate: float | None = Field(None, description="low on logs of another policy, dry-run, or failed applies")
 
 
+class Outcomes(BaseModel):
+    """What the log itself measured, whatever the replay decides: the figures an A/B of two configs compares."""
+
+    snapshots: int
+    observed_hours: float = Field(description="logged time, gaps of more than 3 polling intervals left out")
+    harm_latency_ms: float = Field(description="policy.harm_latency_ms: a sched latency p99 above it is harm")
+    harm_horizon_s: float = Field(description="policy.harm_horizon_s")
+    harm_events: int = Field(description="snapshots with p99 above the bar or xruns (not after a gap)")
+    harm_event_share: float
+    harm_followed_share: float = Field(description="snapshots followed by a harm event within the horizon")
+    xruns_per_hour: float | None = None
+    sched_p99_median_ms: float | None = None
+    sched_p99_p95_ms: float | None = None
+    psi_cpu_mean: float | None = Field(None, description="mean psi_cpu_some_avg10, in the kernel's percent")
+
+
 class DiffRow(BaseModel):
     snapshot_id: int
     app_group_id: str
@@ -94,6 +110,7 @@ class ReplayReport(BaseModel):
     teacher: TeacherAgreement | None = None
     churn: ChurnLag | None = None
     applied: AppliedCheck | None = None
+    outcomes: Outcomes | None = Field(None, description="what the log measured (not the replay): for A/B periods")
     against: ReplayReport | None = Field(None, description="the second policy of a comparison")
     diff: PolicyDiff | None = None
     classes_out: str | None = None

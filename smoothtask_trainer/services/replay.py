@@ -29,6 +29,7 @@ from smoothtask_trainer.schemas.replay import (
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services import replay_load, replay_metrics
 from smoothtask_trainer.services.tables import check_table_output, write_table
+from smoothtask_trainer.settings import PolicySettings
 from smoothtask_trainer.sqlite_errors import translated
 
 RULE_NAMES = (*eng.RULE_IDS, "M", "D")
@@ -86,9 +87,11 @@ def replay(
     ncpu: int | None = None,
     classes_out: str | Path | None = None,
     against: PolicySpec | None = None,
+    settings: PolicySettings | None = None,
 ) -> ReplayReport:
     """Replay the daemon's policy on a store and summarise it; optionally write every decision, and replay a
-    second policy (`against`) on the same snapshots with the decisions that differ."""
+    second policy (`against`) on the same snapshots with the decisions that differ. `settings` gives the harm
+    definition of the log's outcomes (`harm_latency_ms`, `harm_horizon_s`)."""
     started = time.perf_counter()
     ncpu = ncpu or os.cpu_count() or 1
     t = ref.thresholds_of(thresholds)
@@ -104,6 +107,8 @@ def replay(
             report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
             report.churn = replay_metrics.churn_and_lag(g, s, d, extra)
             report.applied = replay_metrics.applied_check(con, g, s, d)
+            p = settings or PolicySettings()
+            report.outcomes = replay_metrics.outcomes(s, p.harm_horizon_s, p.harm_latency_ms)
             if against is not None:
                 t2 = ref.thresholds_of(against.thresholds)
                 d2 = eng.replay(g, s, t2, scores=_scores(db, against.ranker, against.model, g, s), ncpu=ncpu)

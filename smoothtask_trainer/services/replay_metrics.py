@@ -6,6 +6,8 @@
 - The applied-class check compares the replayed class of a process's group at one snapshot with the
   (nice, ionice_class, ionice_prio) signature the actuator leaves on the process, as logged at its next snapshot
   (policy-replay.md §4): the one outside check of a replay against what the daemon really did.
+- The outcomes are what the log itself measured (latency, xruns, harm), whatever the replay decides: the figures
+  to compare between two periods run with different configs (an A/B test, docs/tune.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sqlite3
 import numpy as np
 
 from smoothtask_trainer.contract import policy
-from smoothtask_trainer.schemas.replay import AppliedCheck, ChurnLag
+from smoothtask_trainer.schemas.replay import AppliedCheck, ChurnLag, Outcomes
 from smoothtask_trainer.services.replay_engine import Decisions, Groups, Snapshots, group_keys
 
 #: The actuator's (nice, ionice_class, ionice_prio) per class grade (IDLE 0 … CRIT_INTERACTIVE 4).
@@ -106,4 +108,57 @@ def applied_check(con: sqlite3.Connection, g: Groups, s: Snapshots, d: Decisions
         compared=compared,
         matches=matched,
         match_rate=round(matched / compared, 4) if compared else None,
+    )
+
+
+def session_breaks(snapshot_id: np.ndarray) -> np.ndarray:
+    """Per snapshot: True where a logging session starts (the first snapshot, or one after a gap of more than
+    three median polling intervals)."""
+    t = snapshot_id.astype(np.int64)
+    interval = float(np.median(np.diff(t))) if t.size > 1 else 1000.0
+    return np.r_[True, np.diff(t) > 3 * interval]
+
+
+def _harm_now(s: Snapshots, latency_ms: float, breaks: np.ndarray) -> np.ndarray:
+    """A harm event at the snapshot: latency p99 above the bar, or xruns (not at a session start, whose xruns
+    are cumulative)."""
+    with np.errstate(invalid="ignore"):
+        return (s.sched_p99 > latency_ms) | ((s.xruns > 0) & ~breaks)
+
+
+def harm(s: Snapshots, horizon_s: float, latency_ms: float) -> np.ndarray:
+    """Harm at snapshot t: a harm event at a later snapshot within the horizon."""
+    t = s.snapshot_id.astype(np.int64)
+    bad_times = t[_harm_now(s, latency_ms, session_breaks(t))]
+    ends = np.searchsorted(bad_times, t + int(horizon_s * 1000), side="right")
+    starts = np.searchsorted(bad_times, t, side="right")
+    return ends > starts
+
+
+def outcomes(s: Snapshots, horizon_s: float, latency_ms: float) -> Outcomes:
+    """What the log measured, independent of any replayed decision."""
+    t = s.snapshot_id.astype(np.int64)
+    n = int(t.size)
+    breaks = session_breaks(t)
+    steps = np.diff(t)
+    hours = float(steps[~breaks[1:]].sum()) / 3.6e6 if n > 1 else 0.0
+    events = _harm_now(s, latency_ms, breaks)
+    p99 = s.sched_p99[~np.isnan(s.sched_p99)]
+    xruns = float(np.nansum(np.where(breaks, 0.0, s.xruns)))
+
+    def share(mask: np.ndarray) -> float:
+        return round(float(mask.mean()), 4) if n else 0.0
+
+    return Outcomes(
+        snapshots=n,
+        observed_hours=round(hours, 4),
+        harm_latency_ms=latency_ms,
+        harm_horizon_s=horizon_s,
+        harm_events=int(events.sum()),
+        harm_event_share=share(events),
+        harm_followed_share=share(harm(s, horizon_s, latency_ms)),
+        xruns_per_hour=round(xruns / hours, 2) if hours > 0 else None,
+        sched_p99_median_ms=round(float(np.median(p99)), 3) if p99.size else None,
+        sched_p99_p95_ms=round(float(np.percentile(p99, 95)), 3) if p99.size else None,
+        psi_cpu_mean=round(float(np.nanmean(s.psi_cpu)), 3) if np.isfinite(s.psi_cpu).any() else None,
     )

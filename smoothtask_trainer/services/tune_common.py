@@ -15,19 +15,9 @@ import numpy as np
 from smoothtask_trainer.contract.policy import f32
 from smoothtask_trainer.schemas.tune import KnobReport
 from smoothtask_trainer.services import replay_engine as eng
+from smoothtask_trainer.services.replay_metrics import harm, session_breaks
 
-
-def harm(s: eng.Snapshots, horizon_s: float, latency_ms: float) -> np.ndarray:
-    """Harm at snapshot t: a later snapshot within the horizon with latency p99 above the bar, or xruns (not the
-    first snapshot after a gap, whose xruns are cumulative)."""
-    t = s.snapshot_id.astype(np.int64)
-    after_gap = session_breaks(t)
-    with np.errstate(invalid="ignore"):
-        bad = (s.sched_p99 > latency_ms) | ((s.xruns > 0) & ~after_gap)
-    bad_times = t[bad]
-    ends = np.searchsorted(bad_times, t + int(horizon_s * 1000), side="right")
-    starts = np.searchsorted(bad_times, t, side="right")
-    return ends > starts
+__all__ = ["Replay", "f_beta", "harm", "kept", "session_breaks", "short_cut"]
 
 
 def f_beta(pred: np.ndarray, truth: np.ndarray, beta: float) -> float:
@@ -37,14 +27,6 @@ def f_beta(pred: np.ndarray, truth: np.ndarray, beta: float) -> float:
     b2 = beta * beta
     denom = (1 + b2) * tp + b2 * fn + fp
     return (1 + b2) * tp / denom if denom else 0.0
-
-
-def session_breaks(snapshot_id: np.ndarray) -> np.ndarray:
-    """Per snapshot: True where a logging session starts (the first snapshot, or one after a gap of more than
-    three median polling intervals)."""
-    t = snapshot_id.astype(np.int64)
-    interval = float(np.median(np.diff(t))) if t.size > 1 else 1000.0
-    return np.r_[True, np.diff(t) > 3 * interval]
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """Benchmark: the replay's policy stage against a per-group Python loop of the same rules, and `replay` against
 `validate` on the same store.
 
-    uv run python tests/benchmarks/bench_replay.py [--snapshots 2000] [--repeat 3] [--ncpu 4]
+    uv run python tests/benchmarks/bench_replay.py [--snapshots 2000] [--repeat 3] [--policy-repeat 10] [--ncpu 4]
 
-Simulates a daemon database, then measures in the same run (best of --repeat, interleaved):
+Simulates a daemon database, then measures in the same run (best of --policy-repeat rounds for the policy stage,
+best of --repeat for the commands, interleaved):
 1. the policy stage (flags, rules, ranking, f32 cut-offs, scaling and hysteresis) of `services.replay_engine` on the
    loaded arrays, against `contract.replay` (the scalar reference: one snapshot, one group at a time) on the same
    decisions, checked identical (classes and reasons); target: the engine at least 50x faster. The engine keeps
@@ -87,7 +88,10 @@ def reference_input(g, s):  # noqa: ANN001, ANN201 - the engine's arrays as the 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--snapshots", type=int, default=2000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each whole command (replay, validate, tune)")
+    ap.add_argument(
+        "--policy-repeat", type=int, default=10, help="rounds of the policy stage, loop and engine alike (each ~0.3 s)"
+    )
     ap.add_argument("--ncpu", type=int, default=4)
     args = ap.parse_args()
     from smoothtask_trainer.contract import replay as ref
@@ -107,7 +111,7 @@ def main() -> None:
         snaps = reference_input(g, s)
         scores = eng.stub_scores(g)
         cold, warm, new_stable, slow, results = [], [], [], [], []
-        for i in range(args.repeat):
+        for i in range(args.policy_repeat):
             fresh = dataclasses.replace(g, cache=None)  # the same arrays, nothing prepared
             t0 = time.perf_counter()
             results.append(eng.replay(fresh, s, scores=scores, ncpu=args.ncpu))

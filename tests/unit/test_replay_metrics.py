@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from smoothtask_trainer.services.replay import replay
 from tests import factories as F
 
@@ -46,3 +48,21 @@ def test_the_applied_check_compares_the_next_snapshot_s_signature(tmp_path: Path
     a = replay(db, ranker="none", ncpu=4).applied
     assert a is not None and a.compared == 4 and a.matches == 2 and a.match_rate == 0.5
     assert a.process_rows_with_signature == 4
+
+
+def test_outcomes_are_what_the_log_measured() -> None:
+    from smoothtask_trainer.services.replay_engine import Snapshots
+    from smoothtask_trainer.services.replay_metrics import outcomes
+
+    # 500 ms polling; a gap of 60 s starts a second session whose first xruns are cumulative (not counted)
+    t = np.array([0, 500, 1000, 1500, 61_500, 62_000], dtype=np.int64)
+    nan = np.full(6, np.nan)
+    p99 = np.array([np.nan, 5, 90, 5, 5, 5.0])
+    xruns = np.array([0, 0, 0, 0, 7, 2.0])
+    s = Snapshots(t, np.full(6, 2.0), nan, nan, p99, nan, xruns, nan, np.zeros(6, bool), *[nan] * 3)
+    o = outcomes(s, horizon_s=1.0, latency_ms=50)
+    assert o.harm_events == 2 and o.harm_event_share == round(2 / 6, 4)  # the 90 ms p99 and the 2 xruns
+    assert o.harm_followed_share == round(3 / 6, 4)  # t=0 and 500 (the p99 at 1000), 61,500 (the xruns at 62,000)
+    assert o.observed_hours == round(2000 / 3.6e6, 4)  # the 60 s gap is not observed time
+    assert o.xruns_per_hour == round(2 / (2000 / 3.6e6), 2) and o.sched_p99_median_ms == 5.0
+    assert o.psi_cpu_mean == 2.0
