@@ -20,6 +20,7 @@ import numpy as np
 
 from smoothtask_trainer import contract, store
 from smoothtask_trainer import labels as lb
+from smoothtask_trainer.attention import stable_keys
 from smoothtask_trainer.contract import features as cf
 from smoothtask_trainer.errors import ConfigError, opt
 from smoothtask_trainer.services import dataset_rows as q
@@ -39,6 +40,7 @@ class Dataset:
     app_group_id: np.ndarray  # object (str) per row
     ts_ms: np.ndarray  # int64 epoch milliseconds per row
     label_source: str  # "teacher_score", "teacher_class" or "rules"
+    key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # stable identity per row
     null_counts: dict[str, int] = field(default_factory=dict)  # raw NULLs per feature before defaults
     stats: dict[str, object] = field(default_factory=dict)  # timings, windows, rule counts
 
@@ -222,10 +224,13 @@ def _assemble(
         missing = np.isnan(values)
         nulls[f.name] = int(missing.sum())
         X[:, f.index] = np.where(missing, 0.0, values)
+    key = stable_keys(codes["app_name"], num[:, col["root_pid"]])
     y, keep, extra = _labels(source, num, col, X, tag_sets, snap_matrix[snap_idx], sid)
     if not keep.all():
-        X, y, sid, gid, snap_idx = X[keep], y[keep], sid[keep], gid[keep], snap_idx[keep]
-    ds = Dataset(X=X, y=y, query=sid, app_group_id=gid, ts_ms=ts[snap_idx], label_source=source, null_counts=nulls)
+        X, y, sid, gid, snap_idx, key = X[keep], y[keep], sid[keep], gid[keep], snap_idx[keep], key[keep]
+    ds = Dataset(
+        X=X, y=y, query=sid, app_group_id=gid, ts_ms=ts[snap_idx], label_source=source, key=key, null_counts=nulls
+    )
     ds.stats.update(extra, unlabeled_rows=int((~keep).sum()))
     return ds
 

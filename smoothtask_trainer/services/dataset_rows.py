@@ -106,7 +106,8 @@ class GroupRows:
             f"FROM {source} WHERE {where}x.app_group_id IS NOT NULL GROUP BY x.snapshot_id, x.app_group_id)"
         )
         cols = [f"g.{f.column}" for f in GROUP_FEATURES] + [f"p.{f.column}" for f in PROCESS_FEATURES]
-        cols += [f"r.{name}" for name in extra]
+        cols += [f"r.{name}" for name in extra] + ["g.root_pid"]
+        extra += ["root_pid"]  # with app_name, the group's identity through time (`attention.stable_keys`)
         self.numeric = [f.name for f in GROUP_FEATURES] + [f.name for f in PROCESS_FEATURES] + extra
         cols += [f"{'p' if column in ('process_type', 'env_term') else 'g'}.{column}" for _, column in STRING_SLOTS]
         group_filter = f" WHERE g.{WINDOW}" if windowed else ""

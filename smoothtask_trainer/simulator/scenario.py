@@ -44,6 +44,9 @@ FOCUS_WEIGHTS = {
     "gaming": {"steam": 0.85, "discord": 0.1, "firefox": 0.05},
 }
 
+#: Chance that a focus switch goes back to the app just left (alt-tab), rather than to any app of the mode.
+RETURN_P = 0.45
+
 MODE_CHANGES = {
     "work": (["leisure", "gaming"], [0.75, 0.25]),
     "leisure": (["work", "gaming"], [0.7, 0.3]),
@@ -63,6 +66,7 @@ class Scenario:
         self.pause_until = 0.0
         self.last_input: float | None = None
         self.focus: AppInst | None = None
+        self.previous: AppInst | None = None  # the app focused before the current one
         self.noisy = -1
         self.timers: list[tuple[float, Callable[[], None]]] = []
         self.work = Workload(self)
@@ -159,6 +163,12 @@ class Scenario:
             self._switch_focus()
 
     def _switch_focus(self) -> None:
+        back = self.previous
+        if back is not None and back.alive and back is not self.focus and self.rng.random() < RETURN_P:
+            key = back.spec.key
+            if key in FOCUS_WEIGHTS[self.mode] and self.app(key) is back:
+                self.set_focus(back)  # alt-tab back to the app just left
+                return
         weights = {k: w for k, w in FOCUS_WEIGHTS[self.mode].items() if self.app(k) is not None}
         if self.focus is not None and len(weights) > 1:
             weights.pop(self.focus.spec.key, None)
@@ -171,6 +181,7 @@ class Scenario:
     def set_focus(self, app: AppInst | None) -> None:
         if self.focus is not None:
             self.focus.last_focus = self.desk.t
+            self.previous = self.focus
         self.focus = app
         if app is not None:
             app.last_focus = self.desk.t
