@@ -91,6 +91,13 @@ class DatasetSettings(Section):
         description="label source: teacher, the log's teacher columns; rules, the rule teacher (docs/labels.md); "
         "auto, teacher where the store has teacher data, else rules",
     )
+    attention_horizon_s: Annotated[float, Flag()] = Field(
+        default=120.0,
+        gt=0,
+        le=86_400,
+        description="future focus (attention labels, the label-free focus NDCG): how far ahead of each snapshot "
+        "the log is read",
+    )
     responsiveness_correction: Annotated[bool, Flag()] = Field(
         default=True, description="rule teacher: push down groups that hold CPU/IO while the system is unresponsive"
     )
