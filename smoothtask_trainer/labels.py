@@ -23,6 +23,20 @@ GRADE_SCORE = np.array([policy.CLASS_SCORE[name] for name in policy.CLASSES], dt
 BATCH_TAGS = frozenset({"batch", "batch_heavy", "build_tool", "torrent", "container"})
 #: Group tags of interactive desktop software (heuristic H1).
 DESKTOP_TAGS = frozenset({"browser", "ide", "terminal", "gui_interactive", "player", "video", "audio"})
+#: App names of the desktop's plumbing, which every frame and every sound goes through (heuristic H0): the
+#: compositor, the X server for X11 apps, input methods, the audio servers.
+PLUMBING_APPS = frozenset({
+    "gnome-shell", "kwin_wayland", "kwin_x11", "mutter", "sway", "Hyprland", "weston", "labwc", "wayfire",
+    "Xwayland", "Xorg", "ibus-daemon", "fcitx5", "fcitx", "pipewire", "pipewire-pulse", "pulseaudio",
+})  # fmt: skip
+
+
+@dataclass
+class MemberSignals:
+    """Per group row: what the stock daemon fills about the members where it leaves the group's column empty."""
+
+    sets: list[frozenset[str]]  # the members' process tags and process types
+    app_names: list[str | None]
 
 
 @dataclass
@@ -43,6 +57,39 @@ class RuleInputs:
     nice: np.ndarray  # of the representative process (NaN when none)
     ionice_class: np.ndarray  # of the representative process (NaN when unset)
     cpu_pressure: np.ndarray | None = None  # group activity while unresponsive (see `responsiveness_correction`)
+    members: MemberSignals | None = None  # process-level fallbacks (see `effective`)
+    audio_client: np.ndarray | None = None  # a member is a PipeWire client (filled where streams are not)
+
+    def effective(self) -> tuple[list[frozenset[str]], np.ndarray, str, str]:
+        """(tags, audio) the rules use, and where each came from. A store whose group tags are all empty (the
+        stock daemon's) uses the members' process tags and types; one that never flags an active stream uses
+        the PipeWire client flag (a player stays a client a while after it stops)."""
+        tags, tag_source = self.tags, "group tags"
+        if self.members is not None and self.members.sets and not any(self.tags):
+            tags, tag_source = self.members.sets, "member process tags and types (group tags are empty)"
+        audio, audio_source = self.audio_active, "active streams"
+        if self.audio_client is not None and not self.audio_active.any() and self.audio_client.any():
+            audio, audio_source = self.audio_client, "PipeWire clients (no active stream is ever flagged)"
+        return tags, audio, tag_source, audio_source
+
+
+def signal_report(r: RuleInputs) -> dict[str, str]:
+    """Which signal each rule family could use on this store (for validate's report)."""
+    _, audio, tag_source, audio_source = r.effective()
+    activity = r.user_active.any() or bool(np.isfinite(r.idle_ms).any())
+    shares = bool(np.isfinite(r.total_cpu_share).any())
+    names = r.members is not None and any(r.members.app_names)
+    windows = bool(r.focused.any() or r.group_gui.any())
+    return {
+        "tags (R3 game, R6, H3, H4)": tag_source,
+        "audio (R2, R3, H1)": audio_source if audio.any() else "none: no audio client in the store",
+        "user activity (R5, R6)": (
+            "user_active / time_since_last_input_ms" if activity else "none: never filled, so R5 and R6 cannot fire"
+        ),
+        "CPU shares (R7)": "total_cpu_share" if shares else "none: never filled, so R7 cannot fire",
+        "app identity (H0)": "app_name" if names else "none",
+        "focus and windows (R3, R4, H4)": "is_focused_group / has_gui_window" if windows else "none: no introspector",
+    }
 
 
 def rule_grades(r: RuleInputs, thresholds: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +99,11 @@ def rule_grades(r: RuleInputs, thresholds: dict[str, float] | None = None) -> tu
     """
     t = {**policy.DEFAULT_THRESHOLDS, **(thresholds or {})}
     n = len(r.focused)
-    has_tag = lambda names: np.fromiter((not tags.isdisjoint(names) for tags in r.tags), bool, n)  # noqa: E731
+    tag_sets, audio_active, _, _ = r.effective()
+    has_tag = lambda names: np.fromiter((not tags.isdisjoint(names) for tags in tag_sets), bool, n)  # noqa: E731
+    plumbing = np.zeros(n, bool)
+    if r.members is not None and r.members.app_names:
+        plumbing = np.fromiter((name in PLUMBING_APPS for name in r.members.app_names), bool, n)
     game = has_tag({policy.GAME_TAG})
     background_tag = has_tag(policy.BACKGROUND_TAGS)
     batch = has_tag(BATCH_TAGS)
@@ -63,13 +114,14 @@ def rule_grades(r: RuleInputs, thresholds: dict[str, float] | None = None) -> tu
     rules = [
         # (rule id, condition, grade)
         (1, r.system, NORMAL),  # R1 guardrail: system groups stay NORMAL
-        (2, (np.nan_to_num(r.xruns) > 0) & r.audio_active, INTERACTIVE),  # R2 guardrail: audio with xruns
-        (3, r.focused & (r.audio_active | game), CRIT),  # R3 focused and playing, or a focused game
+        (2, (np.nan_to_num(r.xruns) > 0) & audio_active, INTERACTIVE),  # R2 guardrail: audio with xruns
+        (3, r.focused & (audio_active | game), CRIT),  # R3 focused and playing, or a focused game
         (4, r.focused & r.group_gui, INTERACTIVE),  # R4 focused GUI
+        (13, plumbing, INTERACTIVE),  # H0 the desktop's plumbing: compositor, input method, audio server
         (5, active & recent_input & r.tty_term, INTERACTIVE),  # R5 active terminal
         (6, active & background_tag, BACKGROUND),  # R6 updater / indexer / maintenance while the user works
         (7, r.bad_responsiveness.astype(bool) & noisy & ~r.focused, BACKGROUND),  # R7 noisy neighbour
-        (8, r.audio_active, INTERACTIVE),  # H1 playing audio without focus: must not stutter
+        (8, audio_active, INTERACTIVE),  # H1 playing audio without focus: must not stutter
         (9, np.nan_to_num(r.ionice_class) == 3, IDLE),  # H2 already in the idle IO class
         (10, (np.nan_to_num(r.nice) >= 10) | batch | background_tag, BACKGROUND),  # H3 work nobody waits for
         (11, r.group_gui | desktop, NORMAL),  # H4 other desktop software
@@ -97,7 +149,7 @@ def responsiveness_correction(grades: np.ndarray, r: RuleInputs, top_fraction: f
     if r.cpu_pressure is None:
         return grades
     out = grades.copy()
-    protected = r.focused | r.audio_active | r.system
+    protected = r.focused | r.effective()[1] | r.system
     culprit = r.bad_responsiveness.astype(bool) & ~protected & (r.cpu_pressure > 1.0 - top_fraction)
     out[culprit] = np.maximum(out[culprit] - 1, IDLE)
     return out

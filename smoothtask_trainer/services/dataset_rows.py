@@ -79,7 +79,13 @@ class GroupRows:
                 "MAX(COALESCE(x.has_tty AND x.env_term IS NOT NULL, 0)) AS tty_term",
                 f"{_system_expr('x.')} AS system_group",
             ]
-            extra += ["audio_active", "tty_term", "system_group"]
+            # what the stock daemon does fill, for rules whose group-level signal it leaves empty
+            rep_aggs += [
+                "MAX(COALESCE(x.is_audio_client, 0)) AS audio_client",
+                "'[' || COALESCE(group_concat(DISTINCT x.tags), '') || ']' AS member_tags",
+                "'[' || COALESCE(group_concat(DISTINCT json_quote(x.process_type)), '') || ']' AS member_types",
+            ]
+            extra += ["audio_active", "tty_term", "system_group", "audio_client"]
         ctes = []
         source = "processes x" if windowed else "processes x NOT INDEXED"
         if self.correction:
@@ -110,6 +116,8 @@ class GroupRows:
         extra += ["root_pid"]  # with app_name, the group's identity through time (`attention.stable_keys`)
         self.numeric = [f.name for f in GROUP_FEATURES] + [f.name for f in PROCESS_FEATURES] + extra
         cols += [f"{'p' if column in ('process_type', 'env_term') else 'g'}.{column}" for _, column in STRING_SLOTS]
+        if self.source == "rules":
+            cols += ["r.member_tags", "r.member_types", "g.app_name"]  # MEMBER_SLOTS
         group_filter = f" WHERE g.{WINDOW}" if windowed else ""
         return (
             f"WITH {', '.join(ctes)} SELECT g.snapshot_id, g.app_group_id, {', '.join(cols)} FROM app_groups g "
@@ -127,6 +135,11 @@ STRING_SLOTS = (
 )
 
 
+#: Trailing string columns of the rule teacher's query: member process tags (a JSON array of JSON arrays), member
+#: process types (a JSON array) and the group's app name.
+MEMBER_SLOTS = ("member_tags", "member_types", "app_name")
+
+
 @dataclass
 class Columns:
     """Group rows, converted chunk by chunk so that no chunk's Python objects outlive it.
@@ -142,6 +155,8 @@ class Columns:
     codes: dict[str, list[np.ndarray]] = field(default_factory=lambda: {n: [] for n, _ in STRING_SLOTS})
     nulls: dict[str, int] = field(default_factory=lambda: {n: 0 for n, _ in STRING_SLOTS})
     tag_sets: list[frozenset[str]] = field(default_factory=list)
+    member_sets: list[frozenset[str]] = field(default_factory=list)  # rule teacher: member tags and types
+    app_names: list[str | None] = field(default_factory=list)  # rule teacher: raw app names
 
     def add(self, chunk: list[tuple], n_numeric: int) -> None:
         self.sid.append(np.fromiter((r[0] for r in chunk), dtype=np.int64, count=len(chunk)))
@@ -156,6 +171,10 @@ class Columns:
                     self.tag_sets.extend(tag_set(v) for v in values)
                 values = [tags_joined(v) for v in values]
             self.codes[slot].append(cf.hash_codes(values))
+        if self.keep_tag_sets:
+            base = end + len(STRING_SLOTS)
+            self.member_sets.extend(member_set(r[base], r[base + 1]) for r in chunk)
+            self.app_names.extend(r[base + 2] for r in chunk)
 
 
 _TAG_CACHE: dict[str | None, str] = {}
@@ -189,4 +208,29 @@ def tag_set(raw: str | None) -> frozenset[str]:
         hit = frozenset(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else frozenset()
         if len(_TAGSET_CACHE) < 100_000:
             _TAGSET_CACHE[raw] = hit
+    return hit
+
+
+_MEMBER_CACHE: dict[tuple[str | None, str | None], frozenset[str]] = {}
+
+
+def member_set(tags_json: str | None, types_json: str | None) -> frozenset[str]:
+    """The members' process tags and process types, as one set (for the rule teacher)."""
+    key = (tags_json, types_json)
+    hit = _MEMBER_CACHE.get(key)
+    if hit is None:
+        out: set[str] = set()
+        for raw in key:
+            try:
+                items = json.loads(raw) if raw else []
+            except (TypeError, ValueError):
+                items = []
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, str):
+                    out.add(item)
+                elif isinstance(item, list):
+                    out.update(t for t in item if isinstance(t, str))
+        hit = frozenset(out)
+        if len(_MEMBER_CACHE) < 100_000:
+            _MEMBER_CACHE[key] = hit
     return hit

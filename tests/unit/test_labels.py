@@ -32,7 +32,7 @@ def inputs(n: int = 1, **overrides) -> lb.RuleInputs:
         ionice_class=np.zeros(n),
     )
     for key, value in overrides.items():
-        base[key] = value if key == "tags" else np.asarray(value)
+        base[key] = value if key in ("tags", "members") else np.asarray(value)
     return lb.RuleInputs(**base)
 
 
@@ -52,6 +52,8 @@ CASES = [
     ("indexer while away", {"tags": [frozenset({"indexer"})], "user_active": [False]}, lb.BACKGROUND, 10),
     ("desktop app", {"group_gui": [True]}, lb.NORMAL, 11),
     ("nothing", {}, lb.NORMAL, 12),
+    ("compositor", {"members": lb.MemberSignals([frozenset()], ["gnome-shell"])}, lb.INTERACTIVE, 13),
+    ("audio server", {"members": lb.MemberSignals([frozenset()], ["pipewire"])}, lb.INTERACTIVE, 13),
 ]
 
 
@@ -59,6 +61,25 @@ CASES = [
 def test_each_rule(case: str, overrides: dict, grade: int, rule: int) -> None:
     grades, rules = lb.rule_grades(inputs(**overrides))
     assert (int(grades[0]), int(rules[0])) == (grade, rule)
+
+
+def test_a_stock_log_falls_back_to_what_the_daemon_fills() -> None:
+    # group tags all empty and no active stream anywhere (the stock daemon): member tags and PipeWire clients
+    members = lb.MemberSignals([frozenset({"indexer", "maintenance"}), frozenset(), frozenset()], [None, None, None])
+    r = inputs(3, members=members, audio_client=[False, True, False], focused=[False, False, True])
+    grades, rules = lb.rule_grades(r)
+    assert rules.tolist()[:2] == [6, 8] and grades.tolist()[:2] == [lb.BACKGROUND, lb.INTERACTIVE]
+    report = lb.signal_report(r)
+    assert report["tags (R3 game, R6, H3, H4)"].startswith("member process tags")
+    assert report["audio (R2, R3, H1)"].startswith("PipeWire clients")
+    # where the group's own columns are filled they win: a group tag set and a real stream
+    filled = inputs(3, tags=[frozenset(), frozenset({"game"}), frozenset()], members=members,
+                    audio_client=[False, True, False], audio_active=[False, False, True])  # fmt: skip
+    grades, rules = lb.rule_grades(filled)
+    assert rules.tolist() == [12, 12, 8]  # member tags ignored, the client without a stream is not "playing"
+    assert lb.signal_report(filled)["tags (R3 game, R6, H3, H4)"] == "group tags"
+    idle = lb.signal_report(inputs(1, user_active=[False], idle_ms=[np.nan]))
+    assert idle["user activity (R5, R6)"].startswith("none")
 
 
 def test_thresholds_come_from_the_daemon_policy() -> None:
@@ -126,7 +147,7 @@ def test_refuses_labels_without_ranking_signal(tmp_path: Path) -> None:
     assert ranking_signal(ds) == (0, 3)
     with pytest.raises(ValidationFailed, match="constant within every snapshot") as info:
         require_ranking_signal(ds)
-    assert "set labels to rules" in info.value.hint  # the Python API names its parameter, not a flag
+    assert "set labels to combined" in info.value.hint  # the Python API names its parameter, not a flag
     single = [F.snapshot(i, n_groups=1) for i in range(3)]
     for rec in single:
         rec["processes"][0]["teacher_score"] = 0.1 * rec["snapshot_id"] % 1
