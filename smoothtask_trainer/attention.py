@@ -99,8 +99,11 @@ def future_focus(
     # The next focused snapshot of the key after i, within the session.
     nxt = lo  # the first event of this key after i (if it is still this key's)
     has = nxt < combined_ev.size
-    has &= np.where(has, ev_key[np.minimum(nxt, max(combined_ev.size - 1, 0))] == key, False)
-    nxt_snap = np.where(has, ev_snap[np.minimum(nxt, max(combined_ev.size - 1, 0))], 0)
+    nxt_snap = np.zeros(i.size, dtype=np.int64)
+    if combined_ev.size:  # no focused row at all: nothing is ever focused next
+        pick = np.minimum(nxt, combined_ev.size - 1)
+        has &= ev_key[pick] == key
+        nxt_snap = np.where(has, ev_snap[pick], 0)
     has &= np.where(has, session[nxt_snap] == session[i], False)
     next_s = np.where(has, (snap_ts[nxt_snap] - snap_ts[i]) / 1000.0, np.inf)
     return FutureFocus(share=share, next_s=next_s, known=known)

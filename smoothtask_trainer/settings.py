@@ -86,10 +86,10 @@ class DatasetSettings(Section):
 
     panel: ClassVar[str | None] = "Dataset"
 
-    labels: Annotated[Literal["auto", "teacher", "rules"], Flag()] = Field(
+    labels: Annotated[Literal["auto", "teacher", "rules", "attention", "combined"], Flag()] = Field(
         default="auto",
-        description="label source: teacher, the log's teacher columns; rules, the rule teacher (docs/labels.md); "
-        "auto, teacher where the store has teacher data, else rules",
+        description="label source (docs/labels.md): teacher (the log's columns), rules (the rule teacher), attention "
+        "(what the user did next), combined (rules' guardrails, attention for the rest), auto (teacher, else combined)",
     )
     attention_horizon_s: Annotated[float, Flag()] = Field(
         default=120.0,

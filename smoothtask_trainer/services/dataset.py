@@ -20,6 +20,7 @@ import numpy as np
 
 from smoothtask_trainer import contract, store
 from smoothtask_trainer import labels as lb
+from smoothtask_trainer import labels_attention as la
 from smoothtask_trainer.attention import stable_keys
 from smoothtask_trainer.contract import features as cf
 from smoothtask_trainer.errors import ConfigError, opt
@@ -39,7 +40,7 @@ class Dataset:
     query: np.ndarray  # int64 snapshot_id per row
     app_group_id: np.ndarray  # object (str) per row
     ts_ms: np.ndarray  # int64 epoch milliseconds per row
-    label_source: str  # "teacher_score", "teacher_class" or "rules"
+    label_source: str  # "teacher_score", "teacher_class", "rules", "attention" or "combined"
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # stable identity per row
     null_counts: dict[str, int] = field(default_factory=dict)  # raw NULLs per feature before defaults
     stats: dict[str, object] = field(default_factory=dict)  # timings, windows, rule counts
@@ -70,9 +71,11 @@ class Dataset:
 
 
 def resolve_label_source(con: sqlite3.Connection, requested: str) -> str:
-    """`teacher_score`, `teacher_class` or `rules` for the requested mode (`auto`, `teacher`, `rules`)."""
-    if requested == "rules":
-        return "rules"
+    """`teacher_score`, `teacher_class`, `rules`, `attention` or `combined` for the requested mode (`auto`,
+    `teacher`, `rules`, `attention`, `combined`); `auto` is the teacher where the store has teacher data, else
+    `combined`."""
+    if requested in ("rules", *la.SOURCES):
+        return requested
     has_score = con.execute("SELECT 1 FROM processes WHERE teacher_score IS NOT NULL LIMIT 1").fetchone()
     if has_score:
         return "teacher_score"
@@ -83,10 +86,10 @@ def resolve_label_source(con: sqlite3.Connection, requested: str) -> str:
         raise ConfigError(
             "the store has no teacher labels (teacher_score and teacher_priority_class are NULL everywhere, as in "
             "every real daemon log)",
-            hint=f"set {opt('dataset.labels')} to rules (the rule teacher, docs/labels.md) or auto",
+            hint=f"set {opt('dataset.labels')} to combined, attention or rules (docs/labels.md), or auto",
             setting="dataset.labels",
         )
-    return "rules"
+    return "combined"
 
 
 def _select_snapshots(con: sqlite3.Connection, opts: DatasetSettings) -> tuple[np.ndarray, np.ndarray, int]:
@@ -147,8 +150,11 @@ def build_dataset(
                     f"{opt('dataset.since')}/{opt('dataset.until')}",
                 )
             windowed = ids.size < con.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
-            rows = q.GroupRows(source=source, correction=source == "rules" and opts.responsiveness_correction)
-            cols = q.Columns(keep_tag_sets=source == "rules")
+            ruled = source in ("rules", *la.SOURCES)  # the behavioural labels read the rule teacher's columns too
+            rows = q.GroupRows(
+                source="rules" if ruled else source, correction=source == "rules" and opts.responsiveness_correction
+            )
+            cols = q.Columns(keep_tag_sets=ruled)
             with _window_table(con, ids, windowed):
                 snap = {r[0]: r[1:] for r in con.execute(q.snapshot_sql(windowed))}
                 cur = con.execute(rows.sql(windowed))
@@ -159,7 +165,7 @@ def build_dataset(
     finally:
         if own:
             con.close()
-    ds = _assemble(cols, rows, snap, ids, ts, source)
+    ds = _assemble(cols, rows, snap, ids, ts, source, opts.attention_horizon_s)
     ds.stats.update(
         seconds=round(time.perf_counter() - started, 3),
         snapshots_in_window=int(ids.size),
@@ -187,7 +193,13 @@ def _fill_class_grades(con: sqlite3.Connection, cols: q.Columns, rows: q.GroupRo
 
 
 def _assemble(
-    cols: q.Columns, rows: q.GroupRows, snap: dict[int, tuple], ids: np.ndarray, ts: np.ndarray, source: str
+    cols: q.Columns,
+    rows: q.GroupRows,
+    snap: dict[int, tuple],
+    ids: np.ndarray,
+    ts: np.ndarray,
+    source: str,
+    horizon_s: float = 120.0,
 ) -> Dataset:
     if not cols.sid:
         raise ConfigError("the snapshots hold no app groups", hint="collect snapshot logs that list app_groups")
@@ -197,7 +209,7 @@ def _assemble(
     gid = np.array(cols.gid, dtype=object)
     cols.gid.clear()
     codes = {slot: np.concatenate(parts) for slot, parts in cols.codes.items()}
-    tag_sets = cols.tag_sets
+    tag_sets, member_sets, app_names = cols.tag_sets, cols.member_sets, cols.app_names
     # Snapshot-level values, read once per snapshot, broadcast to its rows.
     n_snap_cols = len(q.SNAPSHOT_FEATURES) + len(q.SNAPSHOT_EXTRA)
     snap_matrix = np.array([snap.get(int(i), (None,) * n_snap_cols) for i in ids], dtype=np.float64)
@@ -208,6 +220,8 @@ def _assemble(
         sid, num, gid, snap_idx = sid[order], num[order], gid[order], snap_idx[order]
         codes = {k: v[order] for k, v in codes.items()}
         tag_sets = [tag_sets[i] for i in order] if tag_sets else tag_sets
+        member_sets = [member_sets[i] for i in order] if member_sets else member_sets
+        app_names = [app_names[i] for i in order] if app_names else app_names
     col = {name: i for i, name in enumerate(rows.numeric)}
     snap_col = {f.name: i for i, f in enumerate(q.SNAPSHOT_FEATURES)}
     X = np.empty((sid.size, cf.N_FEATURES), dtype=np.float32)
@@ -225,7 +239,9 @@ def _assemble(
         nulls[f.name] = int(missing.sum())
         X[:, f.index] = np.where(missing, 0.0, values)
     key = stable_keys(codes["app_name"], num[:, col["root_pid"]])
-    y, keep, extra = _labels(source, num, col, X, tag_sets, snap_matrix[snap_idx], sid)
+    members = lb.MemberSignals(member_sets, app_names)
+    att = _attention(source, num, col, X, sid, ts[snap_idx], key, horizon_s)
+    y, keep, extra = _labels(source, num, col, X, tag_sets, snap_matrix[snap_idx], sid, members, att)
     if not keep.all():
         X, y, sid, gid, snap_idx, key = X[keep], y[keep], sid[keep], gid[keep], snap_idx[keep], key[keep]
     ds = Dataset(
@@ -243,8 +259,12 @@ def _labels(
     tag_sets: list[frozenset[str]],
     snap_rows: np.ndarray,
     sid: np.ndarray,
+    members: lb.MemberSignals | None = None,
+    att: la.Attention | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
     """Labels per row, which rows have one, and stats about how they were made."""
+    if source == "attention" and att is not None:
+        return la.attention_labels(att)
     if source == "teacher_score":
         y = num[:, col["t_score"]].copy()
         grade = num[:, col["t_grade"]]
@@ -271,16 +291,62 @@ def _labels(
         system=np.nan_to_num(num[:, col["system_group"]]) > 0,
         nice=X[:, idx["nice"]],
         ionice_class=X[:, idx["ionice_class"]],
+        members=members,
+        audio_client=np.nan_to_num(num[:, col["audio_client"]]) > 0 if "audio_client" in col else None,
     )
     grades, rule = lb.rule_grades(inputs)
     hit_ids, hit_counts = np.unique(rule, return_counts=True)
-    stats: dict[str, object] = {"rule_hits": {int(k): int(v) for k, v in zip(hit_ids, hit_counts, strict=True)}}
+    stats: dict[str, object] = {
+        "rule_hits": {int(k): int(v) for k, v in zip(hit_ids, hit_counts, strict=True)},
+        "rule_signals": lb.signal_report(inputs),
+    }
     if "inv_delta" in col:
         inputs.cpu_pressure = _activity_rank(num[:, col["inv_delta"]], num[:, col["io_delta"]], sid)
         corrected = lb.responsiveness_correction(grades, inputs)
         stats["responsiveness_demoted"] = int((corrected < grades).sum())
         grades = corrected
+    if source == "combined" and att is not None:
+        y, keep, more = la.combined_labels(grades, rule, att)
+        return y, keep, {**stats, **more}
     return grades.astype(np.float32), np.ones(grades.size, bool), stats
+
+
+def _attention(
+    source: str,
+    num: np.ndarray,
+    col: dict[str, int],
+    X: np.ndarray,
+    sid: np.ndarray,
+    ts_ms: np.ndarray,
+    key: np.ndarray,
+    horizon_s: float,
+) -> la.Attention | None:
+    """The behavioural teacher's view of the rows (`labels_attention`), for the labels that use it."""
+    if source not in la.SOURCES:
+        return None
+    idx = {f.name: f.index for f in cf.FEATURES}
+    behaviour = la.Behaviour(
+        query=sid,
+        ts_ms=ts_ms,
+        key=key,
+        focused=X[:, idx["is_focused_group"]] > 0,
+        audio_client=np.nan_to_num(num[:, col["audio_client"]]) > 0,
+        user_active=X[:, idx["user_active"]] > 0,
+    )
+    if source == "attention" and not behaviour.focused.any():
+        raise ConfigError(
+            "the store never records a focused window, so there is no behaviour to read the attention labels from "
+            "(the daemon fills focus only where an X11/Wayland introspector runs)",
+            hint=f"set {opt('dataset.labels')} to combined or rules (docs/labels.md)",
+            setting="dataset.labels",
+        )
+    att = la.attention(behaviour, horizon_s)
+    if not att.known.any():
+        raise ConfigError(
+            f"no snapshot has a later one in its logging session: the {source} labels read what the user did next",
+            hint=f"collect a longer log (or set {opt('dataset.labels')} to rules)",
+        )
+    return att
 
 
 def _activity_rank(inv: np.ndarray, io: np.ndarray, query: np.ndarray) -> np.ndarray:

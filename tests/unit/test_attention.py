@@ -43,3 +43,8 @@ def test_stable_keys_follow_name_and_root_pid() -> None:
     assert keys[0] == keys[2] and len({keys[0], keys[1], keys[3]}) == 3
     codes = stable_keys(np.array([5.0, 5.0, 7.0]), np.array([np.nan, np.nan, 1.0]))  # hash codes, NULL pids
     assert codes[0] == codes[1] != codes[2]
+
+
+def test_a_log_where_nothing_is_ever_focused() -> None:
+    f = future_focus(Q, TS, KEY, np.zeros(Q.size, bool), horizon_s=2)
+    assert np.allclose(f.share[:6], 0.0) and np.isinf(f.next_s).all()

@@ -192,12 +192,12 @@ def test_teacher_class_only_gives_grades(tmp_path: Path) -> None:
     assert dict(zip(ds.app_group_id, ds.y.tolist(), strict=True)) == {"cgroup-0": 1.0, "cgroup-1": 4.0}
 
 
-def test_auto_falls_back_to_rules_and_teacher_mode_refuses_unlabelled_logs(tmp_path: Path) -> None:
-    rec = F.snapshot(0)
-    for p in rec["processes"]:
+def test_auto_falls_back_to_combined_and_teacher_mode_refuses_unlabelled_logs(tmp_path: Path) -> None:
+    records = [F.snapshot(0), F.snapshot(1)]
+    for p in (p for rec in records for p in rec["processes"]):
         p["teacher_score"] = p["teacher_priority_class"] = None
-    db = store(tmp_path, [rec])
-    assert build_dataset(db).label_source == "rules"
+    db = store(tmp_path, records)
+    assert build_dataset(db).label_source == "combined"  # the rule teacher with behaviour (docs/labels.md)
     with pytest.raises(ConfigError, match="no teacher labels"):
         build_dataset(db, DatasetSettings(labels="teacher"))
 

@@ -119,7 +119,7 @@ def test_the_same_error_names_the_parameter_in_python(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         build_dataset(db, DatasetSettings(labels="teacher"))
     assert info.value.setting == "dataset.labels"
-    assert "set labels to rules" in str(info.value) and "--" not in str(info.value)
+    assert "set labels to combined" in str(info.value) and "--" not in str(info.value)
 
 
 def bad_log(path: Path) -> Path:

@@ -101,4 +101,6 @@ def test_rule_labels_on_an_unlabelled_store(tmp_path: Path) -> None:
     # a full daemon's log: on a stock one the rules reduce to the stub's "focused GUI first" (nothing to beat)
     write_snapshots(db, "sqlite", count=40, seed=5, scale=0.5, labels=False, daemon_profile="full")
     report = train(db, {"onnx": tmp_path / "m.onnx"}, FAST, DatasetSettings(labels="auto"))
+    assert report.label_source == "combined" and report.metrics["model"]["ndcg@5"] > 0  # auto: docs/labels.md
+    report = train(db, {"onnx": tmp_path / "m.onnx"}, FAST, DatasetSettings(labels="rules"))
     assert report.label_source == "rules" and report.metrics["model"]["ndcg@5"] > 0
