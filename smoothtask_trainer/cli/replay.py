@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from smoothtask_trainer.cli.command import command
 from smoothtask_trainer.cli.options import DbOpt, examples, option
-from smoothtask_trainer.cli.reports import line, table
+from smoothtask_trainer.cli.reports import focus_line, line, table
 from smoothtask_trainer.cli.state import AppState
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ EPILOG = examples(
 RANKER = "Ranker"
 
 
-@command("policy.ncpu", "policy.harm_latency_ms", "policy.harm_horizon_s")
+@command("policy.ncpu", "policy.harm_latency_ms", "policy.harm_horizon_s", "dataset.attention_horizon_s")
 def replay(
     state: AppState,
     overrides: dict,
@@ -67,7 +67,8 @@ def replay(
     """Replay the daemon's policy on a store: the class each app group would get, and why.
 
     Exactly the daemon's steps (flags, ranker, guardrails, rules, f32 percentile cut-offs, dynamic scaling and
-    its hysteresis). The CPU count of the logging machine is not in the log: give it with --ncpu.
+    its hysteresis). The CPU count of the logging machine is not in the log: give it with --ncpu. Also the
+    label-free future-focus NDCG@5 of the model, the stub ranker and random order over the whole store.
     """
     from smoothtask_trainer.services.daemon_config import read_daemon_config
     from smoothtask_trainer.services.replay import PolicySpec, against_policy, choose_ranker
@@ -90,6 +91,7 @@ def replay(
         classes_out=classes_out,
         against=other,
         settings=settings.policy,
+        focus_horizon_s=settings.dataset.attention_horizon_s,
     )
     report.config_problems = config.problems if config else []
     for problem in report.config_problems:
@@ -143,6 +145,8 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, import
             f"or xruns), {o.harm_followed_share:.1%} followed by harm within {o.harm_horizon_s:g} s; {xruns}; {p99} "
             f"over {o.observed_hours:.2f} h",
         )
+    if r.focus is not None:
+        line(console, focus_line(r.focus, ranker="model"))
     if r.teacher:
         t = r.teacher
         line(
@@ -156,6 +160,8 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, import
         rows = [(k, f"{r.class_mix[k]:,}", f"{o.class_mix[k]:,}") for k in r.class_mix]
         table(console, "classes, this vs against", ("class", "this", "against"), rows)
         line(console, f"{diff.differing:,} decisions differ ({diff.share:.1%})")
+        if o.focus is not None and o.focus.model is not None:
+            line(console, focus_line(o.focus, ranker="against model"))
         moves = [(a, b, f"{n:,}") for a, row in diff.transitions.items() for b, n in row.items()]
         table(console, "differing decisions", ("this", "against", "decisions"), sorted(moves, key=lambda m: m[0]))
         sample = [(d.snapshot_id, d.app_group_id, d.this_reason, d.against_reason) for d in diff.sample]

@@ -49,14 +49,37 @@ def daemon_config(console: Console, text: str | None, heading: bool = True) -> N
 
 def render_not_ready(console: Console, report: Any) -> None:
     """A model written with --allow-worse-than-stub (or never compared), said in the report itself."""
-    from smoothtask_trainer.services.train import better_than_stub
+    from smoothtask_trainer.services.train import better_than_stub, comparison_parts
 
-    if report.metrics and better_than_stub(report.metrics):
+    focus = getattr(report, "focus", None)
+    if report.metrics and better_than_stub(report.metrics, focus):
         return
     if report.metrics:
-        m, s = report.metrics["model"]["ndcg@5"], report.metrics["stub_ranker"]["ndcg@5"]
-        what = f"NOT better than the daemon's stub ranker (held-out NDCG@5 model {m:.4f}, stub ranker {s:.4f})"
+        line(
+            console, "\n[bold red]This model is NOT better than the daemon's stub ranker on the held-out snapshots:[/]"
+        )
+        for text, beats in comparison_parts(report.metrics, focus):
+            line(console, f"  {text}" + (" (better)" if beats else " [bold red](not better)[/]"))
     else:
-        what = "NOT compared with the daemon's stub ranker (no held-out snapshots)"
-    line(console, f"\n[bold red]This model is {what}.[/]")
+        line(
+            console, "\n[bold red]This model is NOT compared with the daemon's stub ranker (no held-out snapshots).[/]"
+        )
     line(console, "The daemon's built-in stub ranker may rank as well or better: do not deploy it as an improvement.")
+
+
+def focus_line(focus: Any, ranker: str = "model") -> str:
+    """The label-free future-focus figures in one line (or why there are none)."""
+    if focus is None:
+        return "Future focus (label-free): not evaluated"
+    head = f"Future focus (label-free, next {focus.horizon_s:g} s, {focus.window})"
+    if focus.reason:
+        return f"{head}: no figure: {focus.reason}"
+    figures = [(ranker, focus.model), ("daemon stub ranker", focus.stub_ranker), ("random", focus.random)]
+    shown = ", ".join(f"{name} {value:.4f}" for name, value in figures if value is not None)
+    text = (
+        f"{head}: NDCG@5 {shown} over {focus.judging_snapshots:,} judging snapshots "
+        f"({focus.candidates_per_snapshot:g} focusable apps not focused, on average)"
+    )
+    if focus.stub_ranker is not None and focus.random is not None and focus.stub_ranker <= focus.random:
+        text += "; the stub ranker orders the apps the user switches to no better than random"
+    return text

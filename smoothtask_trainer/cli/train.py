@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from smoothtask_trainer.cli import options as o
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.reports import daemon_config, line, render_not_ready, table
+from smoothtask_trainer.cli.reports import daemon_config, focus_line, line, render_not_ready, table
 from smoothtask_trainer.cli.state import AppState
 from smoothtask_trainer.schemas.outputs import ModelOutputs
 
@@ -30,8 +30,9 @@ def train(
     """Train the app-group ranker and export it (ONNX for the daemon, JSON/CBM for Python).
 
     The latest snapshots are held out (never a random shuffle across time) for early stopping and for the
-    report: NDCG@1/3/5/10 of the model, of the daemon's stub ranker and of random order. A model whose held-out
-    NDCG@5 is not strictly above the stub ranker's is refused (exit 3, no file written) unless
+    report: NDCG@1/3/5/10 of the model, of the daemon's stub ranker and of random order by the labels, and the
+    label-free NDCG@5 of what the user focused next. A model whose held-out NDCG@5 is not strictly above the stub
+    ranker's on each measure that could be computed is refused (exit 3, no file written) unless
     --allow-worse-than-stub.
     """
     from smoothtask_trainer.services.train import train as run_train
@@ -57,6 +58,7 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - TrainReport, im
         rows = [[name.replace("_", " "), *(f"{v:.4f}" for v in m.values())] for name, m in report.metrics.items()]
         table(console, "held-out NDCG (latest snapshots)", ["ranker", *cols], rows, right=cols)
         line(console, f"  held out: {report.eval.rows:,} rows / {report.eval.queries:,} snapshots")
+        line(console, focus_line(report.focus))
     line(console, "Top features: " + ", ".join(f"{n} {v:.1f}" for n, v in report.feature_importance[:6]))
     rows = [(a.format, a.path, f"{a.size_bytes:,}", a.sha256[:16]) for a in report.artifacts]
     table(console, "model files", ("format", "file", "size", "sha256"), rows)

@@ -9,7 +9,7 @@ import typer
 
 from smoothtask_trainer.cli.command import command
 from smoothtask_trainer.cli.options import DbOpt, examples, option
-from smoothtask_trainer.cli.reports import line, table
+from smoothtask_trainer.cli.reports import focus_line, line, table
 from smoothtask_trainer.cli.state import AppState
 from smoothtask_trainer.errors import EXIT_GATE
 
@@ -81,6 +81,10 @@ def _render(console: Console, report, verbose: bool) -> None:  # noqa: ANN001 - 
             f"Labels: {lab.source} (asked: {lab.requested}); {lab.queries_with_signal:,} snapshots with "
             f"signal ({lab.signal_ratio:.0%}); {dist}",
         )
+        for family, signal in lab.rule_signals.items():
+            line(console, f"  rule teacher, {family}: {signal}")
+    if report.focus is not None:
+        line(console, focus_line(report.focus))
     cpu = f"{report.cached_cpu_zero_rate:.0%}" if report.cached_cpu_zero_rate is not None else "-"
     line(console, f"PSI unit: {report.psi_unit}; snapshots with all CPU fractions 0 (metrics cache): {cpu}")
     if report.features and verbose:

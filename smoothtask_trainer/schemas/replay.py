@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from smoothtask_trainer.schemas.focus import FocusEvaluation
+
 
 class FlagCheck(BaseModel):
     """A snapshot flag recomputed under the thresholds, against the logged value."""
@@ -111,6 +113,11 @@ class ReplayReport(BaseModel):
     churn: ChurnLag | None = None
     applied: AppliedCheck | None = None
     outcomes: Outcomes | None = Field(None, description="what the log measured (not the replay): for A/B periods")
+    focus: FocusEvaluation | None = Field(
+        None,
+        description="label-free: NDCG@5 of future focus over the whole store, for the replayed model (None with the "
+        "stub ranker or no ranker), the daemon's stub ranker and random order",
+    )
     against: ReplayReport | None = Field(None, description="the second policy of a comparison")
     diff: PolicyDiff | None = None
     classes_out: str | None = None

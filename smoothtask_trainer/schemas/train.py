@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from smoothtask_trainer.schemas.focus import FocusEvaluation
 from smoothtask_trainer.schemas.model import ArtifactEntry
 
 
@@ -29,6 +30,16 @@ class TrainReport(BaseModel):
     )
     metrics: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="NDCG@1/3/5/10 on the held-out snapshots: model, stub ranker, random order"
+    )
+    focus: FocusEvaluation | None = Field(
+        None,
+        description="label-free: NDCG@5 of future focus among the focusable groups not focused, on the held-out "
+        "snapshots, for the model, the stub ranker and random order (None when nothing is held out)",
+    )
+    better_than_stub_by: dict[str, bool | None] = Field(
+        default_factory=dict,
+        description="per measure (labels, future_focus): the model beats the stub ranker on the held-out "
+        "snapshots; None where the measure could not be computed; empty when nothing is held out",
     )
     best_iteration: int | None = None
     trees: int = 0

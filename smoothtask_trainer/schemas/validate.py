@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from smoothtask_trainer.schemas.focus import FocusEvaluation
+
 
 class TimeRange(BaseModel):
     start: str | None = Field(description="earliest snapshot timestamp, as stored")
@@ -54,12 +56,15 @@ class QuerySizes(BaseModel):
 class LabelStats(BaseModel):
     """Where the labels came from, and how many snapshots they can rank."""
 
-    source: Literal["teacher_score", "teacher_class", "rules"]
+    source: Literal["teacher_score", "teacher_class", "rules", "attention", "combined"]
     requested: str
     distribution: dict[str, int] = Field(description="rows per label value (scores in 0.1-wide bins)")
     queries_with_signal: int = Field(description="queries whose labels are not all equal")
     signal_ratio: float
     rule_hits: dict[str, int] = Field(default_factory=dict, description="rows decided by each rule (rules only)")
+    rule_signals: dict[str, str] = Field(
+        default_factory=dict, description="rules only: the signal each rule family could use on this store"
+    )
 
 
 class Gate(BaseModel):
@@ -96,6 +101,11 @@ class ValidationReport(BaseModel):
     psi_cpu_max: float | None = None
     cached_cpu_zero_rate: float | None = Field(
         None, description="share of snapshots whose four CPU fractions are all 0 (the daemon's metrics cache)"
+    )
+    focus: FocusEvaluation | None = Field(
+        None,
+        description="label-free: how well the daemon's stub ranker and random order predict the app focused next "
+        "(NDCG@5 of future focus) over the dataset window: how much signal the log holds for it",
     )
     gates: list[Gate] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

@@ -29,7 +29,7 @@ from smoothtask_trainer.schemas.replay import (
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services import replay_load, replay_metrics
 from smoothtask_trainer.services.tables import check_table_output, write_table
-from smoothtask_trainer.settings import PolicySettings
+from smoothtask_trainer.settings import DatasetSettings, PolicySettings
 from smoothtask_trainer.sqlite_errors import translated
 
 RULE_NAMES = (*eng.RULE_IDS, "M", "D")
@@ -88,10 +88,12 @@ def replay(
     classes_out: str | Path | None = None,
     against: PolicySpec | None = None,
     settings: PolicySettings | None = None,
+    focus_horizon_s: float | None = None,
 ) -> ReplayReport:
     """Replay the daemon's policy on a store and summarise it; optionally write every decision, and replay a
     second policy (`against`) on the same snapshots with the decisions that differ. `settings` gives the harm
-    definition of the log's outcomes (`harm_latency_ms`, `harm_horizon_s`)."""
+    definition of the log's outcomes (`harm_latency_ms`, `harm_horizon_s`); `focus_horizon_s` the look-ahead of
+    the label-free future-focus evaluation (default `dataset.attention_horizon_s`'s)."""
     started = time.perf_counter()
     ncpu = ncpu or os.cpu_count() or 1
     t = ref.thresholds_of(thresholds)
@@ -103,17 +105,23 @@ def replay(
             teacher = extra["teacher_grade"]
             if s.snapshot_id.size == 0:
                 raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
-            d = eng.replay(g, s, t, scores=_scores(db, ranker, model, g, s), ncpu=ncpu)
+            scores = _scores(db, ranker, model, g, s)
+            d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
             report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
+            horizon = focus_horizon_s if focus_horizon_s is not None else DatasetSettings().attention_horizon_s
+            report.focus = replay_metrics.future_focus(g, s, extra, scores if ranker == "model" else None, horizon)
             report.churn = replay_metrics.churn_and_lag(g, s, d, extra)
             report.applied = replay_metrics.applied_check(con, g, s, d)
             p = settings or PolicySettings()
             report.outcomes = replay_metrics.outcomes(s, p.harm_horizon_s, p.harm_latency_ms)
             if against is not None:
                 t2 = ref.thresholds_of(against.thresholds)
-                d2 = eng.replay(g, s, t2, scores=_scores(db, against.ranker, against.model, g, s), ncpu=ncpu)
+                scores2 = _scores(db, against.ranker, against.model, g, s)
+                d2 = eng.replay(g, s, t2, scores=scores2, ncpu=ncpu)
                 report.against = _summarise(str(db), against.ranker, against.model, ncpu, t2, g, s, extra, d2, teacher)
                 report.against.churn = replay_metrics.churn_and_lag(g, s, d2, extra)
+                model2 = scores2 if against.ranker == "model" else None
+                report.against.focus = replay_metrics.future_focus(g, s, extra, model2, horizon)
                 report.diff = _diff(g, s, d, d2)
     finally:
         con.close()

@@ -8,6 +8,8 @@
   (policy-replay.md §4): the one outside check of a replay against what the daemon really did.
 - The outcomes are what the log itself measured (latency, xruns, harm), whatever the replay decides: the figures
   to compare between two periods run with different configs (an A/B test, docs/tune.md).
+- The future focus is the label-free evaluation of the ranker (`services.focus`): how well its order of the
+  focusable groups predicts the one the user focuses next, over the whole store (a replay has no held-out split).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import sqlite3
 
 import numpy as np
 
+from smoothtask_trainer import attention
 from smoothtask_trainer.contract import policy
+from smoothtask_trainer.schemas.focus import FocusEvaluation
 from smoothtask_trainer.schemas.replay import AppliedCheck, ChurnLag, Outcomes
-from smoothtask_trainer.services.replay_engine import Decisions, Groups, Snapshots, group_keys
+from smoothtask_trainer.services import focus
+from smoothtask_trainer.services.replay_engine import Decisions, Groups, Snapshots, group_keys, stub_scores
 
 #: The actuator's (nice, ionice_class, ionice_prio) per class grade (IDLE 0 … CRIT_INTERACTIVE 4).
 SIGNATURES = {(10, 3, 0): 0, (5, 2, 6): 1, (0, 2, 4): 2, (-4, 2, 2): 3, (-8, 2, 0): 4}
@@ -162,3 +167,20 @@ def outcomes(s: Snapshots, horizon_s: float, latency_ms: float) -> Outcomes:
         sched_p99_p95_ms=round(float(np.percentile(p99, 95)), 3) if p99.size else None,
         psi_cpu_mean=round(float(np.nanmean(s.psi_cpu)), 3) if np.isfinite(s.psi_cpu).any() else None,
     )
+
+
+#: What the replay's future focus is evaluated on.
+FOCUS_WINDOW = "the whole store, no held-out split"
+
+
+def future_focus(
+    g: Groups, s: Snapshots, extra: dict[str, np.ndarray], model: np.ndarray | None, horizon_s: float
+) -> FocusEvaluation:
+    """The label-free future-focus NDCG@5 of the replayed model's scores (as the daemon ranks them: no vector is
+    0.5, clamped to [0, 1]), the stub ranker and random order; groups followed by app name and root pid."""
+    t = s.snapshot_id[g.snap].astype(np.int64)  # the daemon's snapshot id is its epoch milliseconds
+    scores = {"stub_ranker": stub_scores(g)}
+    if model is not None:
+        scores["model"] = np.clip(np.where(np.isnan(model), 0.5, model), 0.0, 1.0)
+    key = attention.stable_keys(extra["app_name"], extra["root_pid"])
+    return focus.evaluate(t, t, key, g.focused, g.gui, horizon_s, scores, FOCUS_WINDOW)

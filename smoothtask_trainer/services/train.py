@@ -2,7 +2,9 @@
 
 The dataset is the one `validate` describes (one row per snapshot and app group, the 51 features). The latest
 `eval_fraction` of snapshots (by time, never shuffled) is held out for early stopping and the report, which
-compares the model with the daemon's StubRanker and random order on the same snapshots.
+compares the model with the daemon's StubRanker and random order on the same snapshots: by the labels, and by
+what the user focused next (`services.focus`, no label). A model must beat the stub ranker on each measure that
+could be computed to be written as ready.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import numpy as np
 from smoothtask_trainer import __version__, contract, metrics
 from smoothtask_trainer.errors import ConfigError, TrainingError, ValidationFailed, opt
 from smoothtask_trainer.files import ensure_parent
+from smoothtask_trainer.schemas.focus import FocusEvaluation
 from smoothtask_trainer.schemas.model import ExportMetadata
 from smoothtask_trainer.schemas.train import SplitInfo, TrainReport
+from smoothtask_trainer.services import focus as focus_eval
 from smoothtask_trainer.services.artifacts import check_targets
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
 from smoothtask_trainer.services.validate import is_label_choice_error, nothing_to_train, require_ranking_signal
@@ -31,10 +35,14 @@ from smoothtask_trainer.settings import DatasetSettings, TrainSettings
 #: on_progress(iteration, total iterations, current held-out metric or None)
 ProgressFn = Callable[[int, int, "float | None"], None]
 #: A model is presented as ready only when its held-out NDCG@5 is strictly above the daemon's stub ranker's by
-#: more than STUB_MARGIN, both as reported (rounded to 6 decimals): a tie is not better. Otherwise `train` refuses
-#: (exit 3) and writes nothing, unless `allow_worse_than_stub`.
+#: more than STUB_MARGIN, both as reported (rounded to 6 decimals): a tie is not better. This holds for each of the
+#: two measures that could be computed: by the labels, and by future focus (label-free; it needs
+#: `focus.MIN_JUDGING_SNAPSHOTS` judging snapshots). Otherwise `train` refuses (exit 3) and writes nothing, unless
+#: `allow_worse_than_stub`.
 STUB_METRIC = "ndcg@5"
 STUB_MARGIN = 0.0
+#: The two measures, as named in the report's `better_than_stub_by` and the metadata.
+BY_LABELS, BY_FOCUS = "labels", "future_focus"
 _REFUSED_HINT = (
     "collect more (and more varied) snapshots with smoothtask-trainer collect, or try other labels or more "
     f"iterations; {opt('train.allow_worse_than_stub')} writes the model anyway, marked as such"
@@ -223,10 +231,13 @@ def train(
     )
     better = None
     if with_eval:
-        report.metrics = _evaluate(model, ds, eval_mask, native)
-        better = better_than_stub(report.metrics)
+        report.metrics, raw = _evaluate(model, ds, eval_mask, native)
+        window = f"the held-out latest {settings.eval_fraction:.0%} of snapshots"
+        report.focus = focus_eval.of_dataset(ds, eval_mask, dataset.attention_horizon_s, {"model": raw}, window)
+        report.better_than_stub_by = stub_comparison(report.metrics, report.focus)
+        better = better_than_stub(report.metrics, report.focus)
         if not better:
-            verdict = not_better_message(report.metrics)
+            verdict = not_better_message(report.metrics, report.focus)
             if not settings.allow_worse_than_stub:
                 report.ok = False
                 report.warnings.append(verdict)
@@ -262,8 +273,10 @@ def train(
             "params": report.params,
             "metrics": {
                 "held_out": report.metrics,
+                "future_focus": report.focus.model_dump() if report.focus else None,  # label-free, held out
                 "best_iteration": report.best_iteration,
                 "better_than_stub_ranker": better,  # None: not compared (nothing held out)
+                "better_than_stub_ranker_by": report.better_than_stub_by,  # per measure; None: not computed
             },
             "data_fingerprint": report.data_fingerprint,
             "dataset": {
@@ -293,18 +306,56 @@ def train(
     return report
 
 
-def better_than_stub(metrics: dict[str, dict[str, float]]) -> bool | None:
-    """Whether the model beats the daemon's stub ranker on the held-out snapshots (None: no figures)."""
+def stub_comparison(
+    metrics: dict[str, dict[str, float]], focus: FocusEvaluation | None = None
+) -> dict[str, bool | None]:
+    """Per measure, whether the model beats the daemon's stub ranker on the held-out snapshots (None: that
+    measure could not be computed); empty when nothing was held out."""
+    if not metrics:
+        return {}
+    by: dict[str, bool | None] = {
+        BY_LABELS: metrics["model"][STUB_METRIC] > metrics["stub_ranker"][STUB_METRIC] + STUB_MARGIN
+    }
+    by[BY_FOCUS] = None
+    if focus is not None and focus.model is not None and focus.stub_ranker is not None:
+        by[BY_FOCUS] = focus.model > focus.stub_ranker + STUB_MARGIN
+    return by
+
+
+def better_than_stub(metrics: dict[str, dict[str, float]], focus: FocusEvaluation | None = None) -> bool | None:
+    """Whether the model beats the daemon's stub ranker on the held-out snapshots on every measure that could be
+    computed: the labels' NDCG@5, and the label-free future-focus NDCG@5 (None: no figures)."""
     if not metrics:
         return None
-    return metrics["model"][STUB_METRIC] > metrics["stub_ranker"][STUB_METRIC] + STUB_MARGIN
+    return all(v for v in stub_comparison(metrics, focus).values() if v is not None)
 
 
-def not_better_message(metrics: dict[str, dict[str, float]]) -> str:
-    model, stub = metrics["model"][STUB_METRIC], metrics["stub_ranker"][STUB_METRIC]
+def comparison_parts(
+    metrics: dict[str, dict[str, float]], focus: FocusEvaluation | None = None
+) -> list[tuple[str, bool]]:
+    """(model vs stub ranker figures, the model beats it) per measure that could be computed, losses first."""
+    by = stub_comparison(metrics, focus)
+    label = metrics["model"][STUB_METRIC], metrics["stub_ranker"][STUB_METRIC]
+    parts = [("by the labels: NDCG@5 model {:.4f}, stub ranker {:.4f}".format(*label), bool(by[BY_LABELS]))]
+    if focus is not None and by.get(BY_FOCUS) is not None:
+        text = f"by future focus, no labels: NDCG@5 model {focus.model:.4f}, stub ranker {focus.stub_ranker:.4f}"
+        parts.append((text, bool(by[BY_FOCUS])))
+    return sorted(parts, key=lambda p: p[1])  # stable: the labels first among equals
+
+
+def comparison_figures(metrics: dict[str, dict[str, float]], focus: FocusEvaluation | None = None) -> str:
+    """Model vs stub ranker on each measure that could be computed, the ones the model does not win first."""
+    parts = comparison_parts(metrics, focus)
+    lost = [text for text, beats in parts if not beats]
+    won = [text for text, beats in parts if beats]
+    return "; ".join(lost + ([f"it does beat it {' and '.join(won)}"] if lost and won else won))
+
+
+def not_better_message(metrics: dict[str, dict[str, float]], focus: FocusEvaluation | None = None) -> str:
+    """What `train` says when the model does not beat the stub ranker: which measure, with the figures."""
     return (
-        f"the model is not better than the daemon's stub ranker on the held-out snapshots: NDCG@5 model "
-        f"{model:.4f}, stub ranker {stub:.4f} (it must be strictly higher)"
+        "the model is not better than the daemon's stub ranker on the held-out snapshots: "
+        f"{comparison_figures(metrics, focus)} (it must be strictly higher on each measure that could be computed)"
     )
 
 
@@ -318,12 +369,13 @@ def _split_info(ds: Dataset, mask: np.ndarray) -> SplitInfo:
     )
 
 
-def _evaluate(model: Any, ds: Dataset, mask: np.ndarray, native: bool) -> dict[str, dict[str, float]]:
-    """NDCG@k of the model, the daemon's stub ranker and random order on the held-out snapshots."""
+def _evaluate(model: Any, ds: Dataset, mask: np.ndarray, native: bool) -> tuple[dict[str, dict[str, float]], Any]:
+    """NDCG@k of the model, the daemon's stub ranker and random order on the held-out snapshots; and the model's
+    scores of those rows."""
     X, y, q = ds.X[mask], ds.y[mask], ds.query[mask]
     raw = model.predict(_pool(ds, mask, native))
     return {
         "model": metrics.ndcg(y, raw, q),
         "stub_ranker": metrics.ndcg(y, metrics.stub_scores(X), q),
         "random": metrics.ndcg(y, metrics.random_scores(len(y)), q),
-    }
+    }, raw

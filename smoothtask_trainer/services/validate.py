@@ -24,6 +24,7 @@ from smoothtask_trainer.schemas.validate import (
     TimeRange,
     ValidationReport,
 )
+from smoothtask_trainer.services import focus
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
 from smoothtask_trainer.services.tables import check_table_output, write_table
 from smoothtask_trainer.services.validate_signals import unfilled_signals
@@ -84,6 +85,7 @@ def validate_and_build(
     report = ValidationReport(db=str(db), ok=True, stats=stats, window_snapshots=0, rows=0, unfilled=unfilled, **snaps)
     if ds is not None:
         _describe(report, ds, dataset.labels)
+        report.focus = focus.of_dataset(ds, None, dataset.attention_horizon_s, {}, FOCUS_WINDOW)
         if out_path is not None:
             write_features(ds, out_path)
             report.features_out = str(out_path)
@@ -93,6 +95,10 @@ def validate_and_build(
     report.ok = all(g.passed for g in report.gates)
     report.seconds = round(time.perf_counter() - started, 3)
     return report, ds
+
+
+#: What `validate` evaluates the stub ranker's future focus on: every snapshot of the dataset (no model, no split).
+FOCUS_WINDOW = "every snapshot of the dataset window"
 
 
 def _store_stats(con: sqlite3.Connection) -> StoreStats:
@@ -146,7 +152,7 @@ def _describe(report: ValidationReport, ds: Dataset, requested: str) -> None:
         with_two_or_more=int((sizes >= 2).sum()),
     )
     signal, _ = ranking_signal(ds)
-    if ds.label_source == "teacher_score":
+    if ds.label_source in ("teacher_score", "attention", "combined"):  # scores in [0, 1]
         bins = np.clip(np.floor(ds.y * 10) / 10, 0, 1)
         values, counts = np.unique(bins, return_counts=True)
         dist = {f"{v:.1f}": int(c) for v, c in zip(values, counts, strict=True)}
@@ -161,6 +167,7 @@ def _describe(report: ValidationReport, ds: Dataset, requested: str) -> None:
         queries_with_signal=signal,
         signal_ratio=round(signal / max(ds.n_queries, 1), 4),
         rule_hits=rule_hits,
+        rule_signals=dict(ds.stats.get("rule_signals") or {}),
     )
     n = max(ds.n_rows, 1)
     for f in cf.FEATURES:
@@ -213,8 +220,9 @@ COLLECT_HINT = (
 
 
 def is_label_choice_error(exc: ConfigError, labels: str) -> bool:
-    """`labels=teacher` on a store without teacher labels: a usage error (exit 2), not missing data."""
-    return labels == "teacher" and exc.setting == "dataset.labels"
+    """`labels=teacher` on a store without teacher labels, or `labels=attention` on one that never records a
+    focused window: a usage error (exit 2), not missing data."""
+    return labels in ("teacher", "attention") and exc.setting == "dataset.labels"
 
 
 def nothing_to_train(db: str | Path, exc: ConfigError, dataset: DatasetSettings) -> ValidationFailed:
@@ -251,8 +259,8 @@ def require_ranking_signal(ds: Dataset) -> None:
         raise ValidationFailed(
             f"the {ds.label_source} labels are constant within every snapshot ({ds.n_queries} snapshots): "
             "they carry no ranking signal",
-            hint=f"set {opt('dataset.labels')} to rules (the rule teacher, docs/labels.md) if the teacher columns "
-            "are uninformative",
+            hint=f"set {opt('dataset.labels')} to combined, attention or rules (docs/labels.md) if the teacher "
+            "columns are uninformative",
         )
 
 

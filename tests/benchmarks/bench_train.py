@@ -95,7 +95,8 @@ def main() -> None:
         db, other = tmpdir / "train.db", tmpdir / "holdout.db"
         write_snapshots(db, "sqlite", count=args.snapshots, seed=42)
         write_snapshots(other, "sqlite", count=max(args.snapshots // 4, 50), seed=args.holdout_seed)
-        settings = TrainSettings()
+        # timing, not readiness: on simulated logs the model may lose to the stub by future focus (docs/train.md)
+        settings = TrainSettings(allow_worse_than_stub=True)
         reports = []
         bare = []
         for i in range(args.repeat):
