@@ -11,7 +11,7 @@ import typer
 from smoothtask_trainer.cli import options as o
 from smoothtask_trainer.cli.command import command
 from smoothtask_trainer.cli.errors import flag_name
-from smoothtask_trainer.cli.reports import daemon_config, line, render_not_ready, table
+from smoothtask_trainer.cli.reports import daemon_config, focus_line, line, render_not_ready, table
 from smoothtask_trainer.cli.state import AppState
 from smoothtask_trainer.errors import EXIT_GATE, ValidationFailed
 from smoothtask_trainer.schemas.outputs import ModelOutputs
@@ -48,6 +48,7 @@ def pipeline(
     out = state.out
     settings = state.settings(overrides)
     with tempfile.TemporaryDirectory(prefix="smoothtask-demo-") as scratch:
+        judged = inputs.demo  # only the demo's simulated store has a teacher to judge the model by
         if inputs.demo:
             out.info(f"simulating {DEMO_SNAPSHOTS} snapshots of a desktop workload …")
             settings = demo_settings(settings)
@@ -59,6 +60,7 @@ def pipeline(
                     **inputs.model_dump(include={"snapshots", "db", "store", "use_temp_db", "keep_store", "tune"}),
                     outputs=paths,
                     settings=settings,
+                    ground_truth=judged,
                     on_step=lambda s: _show_step(out, s),
                     on_collect_progress=bars.collect if bars else None,
                     on_train_progress=bars.train if bars else None,
@@ -108,8 +110,16 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - PipelineReport,
             ndcg = {k: f"{v['ndcg@5']:.4f}" for k, v in m.items()}
             line(
                 console,
-                f"Held-out NDCG@5: model {ndcg['model']}, daemon stub ranker {ndcg['stub_ranker']}, "
-                f"random {ndcg['random']}",
+                f"Held-out NDCG@5 against the {report.train.label_source} labels it learnt: model {ndcg['model']}, "
+                f"daemon stub ranker {ndcg['stub_ranker']}, random {ndcg['random']}",
+            )
+            line(console, focus_line(report.train.focus))
+        if gt := report.ground_truth:
+            g = {k: f"{v:.4f}" for k, v in gt.ndcg5.items()}
+            line(
+                console,
+                f"Against the simulator's ground truth (which only a simulator knows; held-out NDCG@5): model "
+                f"{g['model']}, daemon stub ranker {g['stub_ranker']}, random {g['random']}",
             )
         for a in report.train.artifacts:
             line(console, f"Model ({a.format}): {a.path}  (metadata: {a.metadata_path})")

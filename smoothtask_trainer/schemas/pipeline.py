@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from smoothtask_trainer.flag import Flag
 
 #: Snapshots the demo simulates: enough for a held-out evaluation that means something, done in seconds.
-DEMO_SNAPSHOTS = 1000
+DEMO_SNAPSHOTS = 2000
 #: Where the demo's model files go when neither an output directory nor a model file is named.
 DEMO_OUT_DIR = Path("smoothtask-demo")
 
@@ -49,3 +49,11 @@ class PipelineInputs(BaseModel):
     out_dir: Annotated[Path | None, Flag(unset=f"./{DEMO_OUT_DIR}")] = Field(
         default=None, description="with demo: where the model files go"
     )
+
+
+class GroundTruth(BaseModel):
+    """A model judged on the simulator's teacher labels (only a simulated store has them), on train's held-out
+    window."""
+
+    snapshots: int = Field(description="held-out snapshots")
+    ndcg5: dict[str, float] = Field(description="NDCG@5 of model, stub_ranker and random against the teacher")

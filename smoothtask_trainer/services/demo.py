@@ -52,13 +52,18 @@ def demo_outputs(inputs: PipelineInputs, outputs: Mapping[str, Path | None]) -> 
 
 
 def demo_settings(settings: TrainerSettings) -> TrainerSettings:
-    """The demo's logs come from the simulator's machine: replay and tune them with its CPU count, unless the
-    user set one (the log does not record it, and this machine's would skew the load levels)."""
+    """The demo's settings: replay and tune with the simulated machine's CPU count unless the user set one (the log
+    does not record it, and this machine's would skew the load levels); train without the teacher columns, as
+    real logs must (labels `combined` where `auto` would pick the teacher), so that the simulator's teacher can
+    judge the model afterwards."""
     from smoothtask_trainer.simulator.system import NCPU
 
-    if settings.policy.ncpu is not None:
-        return settings
-    return settings.model_copy(update={"policy": settings.policy.model_copy(update={"ncpu": NCPU})})
+    update = {}
+    if settings.policy.ncpu is None:
+        update["policy"] = settings.policy.model_copy(update={"ncpu": NCPU})
+    if settings.dataset.labels == "auto":  # train as on real logs: without the simulator's teacher columns
+        update["dataset"] = settings.dataset.model_copy(update={"labels": "combined"})
+    return settings.model_copy(update=update) if update else settings
 
 
 def simulate_demo(scratch: Path, on_progress: Callable[[int, int], None] | None = None) -> Path:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from smoothtask_trainer.errors import ConfigError, ValidationFailed, opt
 from smoothtask_trainer.files import refuse_same_files
 from smoothtask_trainer.schemas.collect import CollectResult
+from smoothtask_trainer.schemas.pipeline import GroundTruth
 from smoothtask_trainer.schemas.train import TrainReport
 from smoothtask_trainer.schemas.tune import TuneReport
 from smoothtask_trainer.schemas.validate import ValidationReport
@@ -48,6 +49,9 @@ class PipelineReport(BaseModel):
     validation: ValidationReport | None = None
     train: TrainReport | None = None
     tune: TuneReport | None = None
+    ground_truth: GroundTruth | None = Field(
+        None, description="simulated stores only (the demo): the model against the simulator's teacher"
+    )
     daemon_config: str | None = None
     seconds: float = 0.0
 
@@ -119,12 +123,14 @@ def run_pipeline(
     use_temp_db: bool = False,
     keep_store: bool = False,
     tune: bool = False,
+    ground_truth: bool = False,
     on_step: StepFn | None = None,
     on_collect_progress: Callable[..., None] | None = None,
     on_train_progress: Callable[..., None] | None = None,
 ) -> PipelineReport:
     """Run collect (with `snapshots`), validate, train and export; with `tune`, then tune the daemon's thresholds
-    with the new ONNX model and write them to `<model>.thresholds.yml`.
+    with the new ONNX model and write them to `<model>.thresholds.yml`. With `ground_truth` (a simulated store
+    that has teacher labels, trained without them), judge the ONNX model on the teacher too.
 
     Raises:
         ValidationFailed: A data-quality gate failed (`.report` is the PipelineReport): before training, or the
@@ -214,6 +220,10 @@ def run_pipeline(
         item.outputs = [a.path for a in t.artifacts]
         report.daemon_config = t.daemon_config
         done(item, t0)
+        if ground_truth and outputs.get("onnx") is not None:
+            from smoothtask_trainer.services.ground_truth import against_ground_truth
+
+            report.ground_truth = against_ground_truth(path, Path(outputs["onnx"]), settings.train, settings.dataset)
         if tune:
             from smoothtask_trainer.services.tune import tune_policy
 
@@ -237,5 +247,7 @@ def _train_figures(t: TrainReport) -> dict[str, Any]:
         "best_iteration": t.best_iteration,
         "ndcg@5": t.metrics.get("model", {}).get("ndcg@5"),
         "stub_ndcg@5": t.metrics.get("stub_ranker", {}).get("ndcg@5"),
+        "focus_ndcg@5": t.focus.model if t.focus else None,
+        "stub_focus_ndcg@5": t.focus.stub_ranker if t.focus else None,
         **t.seconds,
     }

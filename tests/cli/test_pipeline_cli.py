@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from smoothtask_trainer.cli import expand_multi_value_options
-from smoothtask_trainer.cli import pipeline as pipeline_cli
 from tests.clirun import invoke
 
 FAST = {"SMOOTHTASK_TRAIN__ITERATIONS": "10", "SMOOTHTASK_TRAIN__DEPTH": "3", "SMOOTHTASK_TRAIN__THREADS": "2"}
@@ -124,10 +123,13 @@ def test_usage_errors_exit_2(logs, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline_cli, "DEMO_SNAPSHOTS", 60)
-    res = run("pipeline", "--demo", "--out-dir", str(tmp_path / "demo"))
+def test_demo(tmp_path: Path) -> None:
+    # exactly the README's demo, with the default training settings: it must pass train's gates as it is
+    res = invoke("pipeline", "--demo", "--out-dir", str(tmp_path / "demo"))
     assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "against the combined labels it learnt" in text  # trained without the teacher columns
+    assert "Against the simulator's ground truth" in text and "Future focus (label-free" in text
     for fmt in ("onnx", "json", "cbm"):
         assert (tmp_path / "demo" / f"model.{fmt}").exists()
     assert "policy_mode: hybrid" in res.stdout and str(tmp_path / "demo" / "model.onnx") in res.stdout
