@@ -57,6 +57,16 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> Path:
     return Path(name)
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` (UTF-8) to a temporary file beside `path` and rename it into place: no half-written output."""
+    tmp = temp_beside(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def fsync(path: Path) -> None:
     """Flush a finished file to disk before it is renamed into place (a crash leaves the old file, not zeros)."""
     with path.open("rb") as fh:

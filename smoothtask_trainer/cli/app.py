@@ -16,6 +16,7 @@ from smoothtask_trainer.cli import collect as _collect
 from smoothtask_trainer.cli import export as _export
 from smoothtask_trainer.cli import pipeline as _pipeline
 from smoothtask_trainer.cli import replay as _replay
+from smoothtask_trainer.cli import report as _report
 from smoothtask_trainer.cli import simulate as _simulate
 from smoothtask_trainer.cli import train as _train
 from smoothtask_trainer.cli import tune as _tune
@@ -78,3 +79,4 @@ app.command("pipeline", rich_help_panel="Automation", epilog=_pipeline.EPILOG)(_
 app.command("export", rich_help_panel="Model", epilog=_export.EPILOG)(_export.export)
 app.command("replay", rich_help_panel="Policy", epilog=_replay.EPILOG)(_replay.replay)
 app.command("tune", rich_help_panel="Policy", epilog=_tune.EPILOG)(_tune.tune)
+app.command("report", rich_help_panel="Automation", epilog=_report.EPILOG)(_report.report)

@@ -4,7 +4,6 @@ order kept), or a complete `thresholds:` block; checked with the daemon's rules 
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from smoothtask_trainer import __version__
 from smoothtask_trainer.contract.thresholds import DEFAULTS, validate_thresholds
 from smoothtask_trainer.errors import ConfigError, opt
-from smoothtask_trainer.files import ensure_parent, refuse_same_files, temp_beside
+from smoothtask_trainer.files import atomic_write_text, ensure_parent, refuse_same_files
 
 
 def render(config_in: Path | None, values: Mapping[str, Any], header: list[str]) -> str:
@@ -58,12 +57,7 @@ def write(out: Path, config_in: Path | None, values: Mapping[str, Any], header: 
             hint=f"fix the input config ({opt('daemon_config')}) so that it passes first",
         )
     ensure_parent(out)
-    tmp = temp_beside(out)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(out, text)
 
 
 def header(db: str, fingerprint: str, model_sha: str | None) -> list[str]:
