@@ -58,6 +58,7 @@ def pipeline(
             try:
                 report = run_pipeline(
                     **inputs.model_dump(include={"snapshots", "db", "store", "use_temp_db", "keep_store", "tune"}),
+                    report_html=inputs.report,
                     outputs=paths,
                     settings=settings,
                     ground_truth=judged,
@@ -129,4 +130,6 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - PipelineReport,
         tuned = [k for k, v in report.tune.knobs.items() if v.status == "tuned"]
         line(console, f"Thresholds tuned with this model ({', '.join(tuned) or 'none changed'}): {report.tune.output}")
         _tuned_objectives(console, report.tune)
+    if report.report:
+        line(console, f"Report: {report.report.output}  (open it in a browser; it works offline)")
     daemon_config(console, report.daemon_config)

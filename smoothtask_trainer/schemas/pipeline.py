@@ -46,6 +46,9 @@ class PipelineInputs(BaseModel):
         description="after training, tune the daemon's thresholds with the new ONNX model and write them to "
         "<model>.thresholds.yml",
     )
+    report: Annotated[bool, Flag()] = Field(
+        default=True, description="write report.html (the figures of the store and the model) beside the model"
+    )
     out_dir: Annotated[Path | None, Flag(unset=f"./{DEMO_OUT_DIR}")] = Field(
         default=None, description="with demo: where the model files go"
     )

@@ -21,6 +21,7 @@ from smoothtask_trainer.errors import ConfigError, ValidationFailed, opt
 from smoothtask_trainer.files import refuse_same_files
 from smoothtask_trainer.schemas.collect import CollectResult
 from smoothtask_trainer.schemas.pipeline import GroundTruth
+from smoothtask_trainer.schemas.report import ReportResult
 from smoothtask_trainer.schemas.train import TrainReport
 from smoothtask_trainer.schemas.tune import TuneReport
 from smoothtask_trainer.schemas.validate import ValidationReport
@@ -49,6 +50,7 @@ class PipelineReport(BaseModel):
     validation: ValidationReport | None = None
     train: TrainReport | None = None
     tune: TuneReport | None = None
+    report: ReportResult | None = None
     ground_truth: GroundTruth | None = Field(
         None, description="simulated stores only (the demo): the model against the simulator's teacher"
     )
@@ -124,6 +126,7 @@ def run_pipeline(
     keep_store: bool = False,
     tune: bool = False,
     ground_truth: bool = False,
+    report_html: bool = True,
     on_step: StepFn | None = None,
     on_collect_progress: Callable[..., None] | None = None,
     on_train_progress: Callable[..., None] | None = None,
@@ -154,6 +157,8 @@ def run_pipeline(
         if tune:
             thresholds_out = Path(outputs["onnx"]).with_suffix(".thresholds.yml")  # type: ignore[arg-type]
             refuse_same_files(_inputs(snapshots, path), [("tuned thresholds", thresholds_out)])
+        if report_html and (first := next((p for p in outputs.values() if p is not None), None)) is not None:
+            refuse_same_files(_inputs(snapshots, path), [("report", Path(first).parent / "report.html")])
     except BaseException:
         plan.remove()
         raise
@@ -232,6 +237,15 @@ def run_pipeline(
             report.tune = tune_policy(path, onnx.with_suffix(".thresholds.yml"), None, onnx, settings=settings.policy)
             item.figures = {"tuned": sorted(k for k, v in report.tune.knobs.items() if v.status == "tuned")}
             item.outputs = [report.tune.output or ""]
+            done(item, t0)
+        if report_html and t.artifacts:
+            from smoothtask_trainer.services.report import report as write_report
+
+            item, t0 = step("report"), time.perf_counter()
+            model = Path(outputs.get("onnx") or t.artifacts[0].path)
+            report.report = write_report(path, model.parent / "report.html", model, report.validation)
+            item.figures = {"figures": report.report.figures}
+            item.outputs = [report.report.output]
             done(item, t0)
         report.ok = True
     finally:

@@ -19,6 +19,7 @@ import numpy as np
 from smoothtask_trainer import store
 from smoothtask_trainer.files import atomic_write_text
 from smoothtask_trainer.schemas.report import ReportResult
+from smoothtask_trainer.schemas.validate import ValidationReport
 from smoothtask_trainer.services.replay_metrics import harm, session_breaks
 from smoothtask_trainer.settings import DatasetSettings, PolicySettings, ValidationSettings
 from smoothtask_trainer.sqlite_errors import translated
@@ -46,8 +47,8 @@ class Page:
         spec = json.dumps({"data": fig["data"], "layout": {**LAYOUT, **fig["layout"]}}, default=float)
         parts.append(
             f'<figure><div id="{div}" class="plot"></div><figcaption>{html.escape(caption)}</figcaption></figure>'
-            f'<script>Plotly.newPlot("{div}", ...(s => [s.data, s.layout, {{responsive: true, displaylogo: false}}])'
-            f"({spec}));</script>"
+            f'<script>plots.push(Plotly.newPlot("{div}", ...(s => [s.data, s.layout, {{responsive: true, '
+            f"displaylogo: false}}])({spec})));</script>"
         )
 
     @staticmethod
@@ -59,7 +60,9 @@ def _axes(title: str, x: str, y: str) -> dict:
     return {"title": {"text": title}, "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}}}
 
 
-def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicySettings) -> None:
+def _data_section(
+    page: Page, con: sqlite3.Connection, db: Path, policy: PolicySettings, validation: ValidationReport | None
+) -> None:
     from smoothtask_trainer.services.replay_engine import Snapshots
     from smoothtask_trainer.services.validate import validate
 
@@ -83,7 +86,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
         {
             "data": [
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "markers",
                     "x": minutes,
                     "y": np.nan_to_num(step).tolist(),
@@ -91,7 +94,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
                     "marker": {"color": PALETTE[0], "size": 4},
                 },
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "markers",
                     "x": [m for m, b in zip(minutes, breaks, strict=True) if b][1:],
                     "y": step[breaks][1:].tolist(),
@@ -118,7 +121,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
         {
             "data": [
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "lines",
                     "x": minutes,
                     "y": procs,
@@ -126,7 +129,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
                     "line": {"color": PALETTE[0]},
                 },
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "lines",
                     "x": minutes,
                     "y": groups,
@@ -157,7 +160,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
                     "hoverinfo": "skip",
                 },
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "lines",
                     "x": minutes,
                     "y": arr[:, 2].tolist(),
@@ -165,7 +168,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
                     "line": {"color": PALETTE[0]},
                 },
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "lines",
                     "x": minutes,
                     "y": arr[:, 3].tolist(),
@@ -173,7 +176,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
                     "line": {"color": PALETTE[2]},
                 },
                 {
-                    "type": "scattergl",
+                    "type": "scatter",
                     "mode": "lines",
                     "x": minutes,
                     "y": arr[:, 4].tolist(),
@@ -193,7 +196,7 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
         f"bad_responsiveness in {bad.mean():.0%} of snapshots; {harmed.mean():.1%} are followed within "
         f"{policy.harm_horizon_s:g} s by harm (p99 above {policy.harm_latency_ms:g} ms or xruns).",
     )
-    report = validate(db, ValidationSettings(), DatasetSettings())
+    report = validation or validate(db, ValidationSettings(), DatasetSettings())
     if report.labels:
         lab = report.labels
         page.figure(
@@ -231,7 +234,8 @@ def _data_section(page: Page, con: sqlite3.Connection, db: Path, policy: PolicyS
                         "feature (index and name)",
                         "share of rows NULL",
                     ),
-                    "height": 460,
+                    "height": 520,
+                    "margin": {**LAYOUT["margin"], "b": 170},
                 },  # fmt: skip
             },
             f"{len(dead)} of 51 features are constant here; the largest NULL share is "
@@ -301,19 +305,37 @@ STYLE = (
 )
 
 
+#: The page checks itself: every figure's promise resolved (`data-rendered` on <body> counts them) or the first
+#: script error (`data-render-error`), so a browser, or a test driving one, can tell a finished page from a broken one.
+WATCH = (
+    "<script>const plots = []; window.addEventListener('error', e => "
+    "document.body.setAttribute('data-render-error', String(e.message)));</script>"
+)
+DONE = (
+    "<script>Promise.all(plots).then(p => document.body.setAttribute('data-rendered', String(p.length)))"
+    ".catch(e => document.body.setAttribute('data-render-error', String(e)));</script>"
+)
+
+
 def render(page: Page, title: str) -> str:
     from plotly.offline import get_plotlyjs
 
     body = "".join(f"<h2>{html.escape(t)}</h2>{''.join(parts)}" for t, parts in page.sections)
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>"
+        f"<style>{STYLE}</style><script>{get_plotlyjs()}</script>{WATCH}</head><body><h1>{html.escape(title)}</h1>"
+        f"{body}{DONE}</body></html>"
     )
 
 
-def report(db: str | Path, output: str | Path, model: str | Path | None = None) -> ReportResult:
-    """Write the report of a store (and a model) to `output`, atomically."""
+def report(
+    db: str | Path,
+    output: str | Path,
+    model: str | Path | None = None,
+    validation: ValidationReport | None = None,
+) -> ReportResult:
+    """Write the report of a store (and a model) to `output`, atomically. `validation`: the store's report from
+    `validate`, when the caller has it (the pipeline), to skip a second pass over the store."""
     from smoothtask_trainer.files import refuse_same_files
 
     started = time.perf_counter()
@@ -323,7 +345,7 @@ def report(db: str | Path, output: str | Path, model: str | Path | None = None) 
     con = store.open_readonly(db)
     try:
         with translated(db, "reading"):
-            _data_section(page, con, db, PolicySettings())
+            _data_section(page, con, db, PolicySettings(), validation)
     finally:
         con.close()
     _model_section(page, Path(model) if model else None)

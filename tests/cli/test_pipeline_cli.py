@@ -45,15 +45,19 @@ def test_snapshots_to_models_with_the_default_store_beside_the_model(logs, tmp_p
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert [s["name"] for s in doc["steps"]] == ["collect", "validate", "train"]
+    assert [s["name"] for s in doc["steps"]] == ["collect", "validate", "train", "report"]
+    assert doc["steps"][3]["outputs"] == [str(out / "report.html")] and (out / "report.html").stat().st_size > 0
     assert all(s["status"] == "ok" for s in doc["steps"])
     assert doc["store"] == str(out / "smoothtask-store.db") and doc["store_kind"] == "default" and doc["store_kept"]
     assert doc["collect"]["inserted"]["snapshots"] == 80
     assert doc["steps"][2]["outputs"] == [str(out / "m.json"), str(out / "m.onnx")]
     assert (out / "m.onnx").exists() and (out / "m.onnx.metadata.json").exists()
     assert res.stderr == ""  # under --json the step lines are silenced: the document alone, on stdout
-    again = run("pipeline", "--snapshots", str(logs[0]), "--model-json", str(out / "m.json"), "--json")
-    assert json.loads(again.stdout)["collect"]["files"][0]["status"] == "already-ingested"
+    (out / "report.html").unlink()
+    again = run("pipeline", "--snapshots", str(logs[0]), "--model-json", str(out / "m.json"), "--no-report", "--json")
+    doc = json.loads(again.stdout)
+    assert doc["collect"]["files"][0]["status"] == "already-ingested"
+    assert "report" not in [s["name"] for s in doc["steps"]] and not (out / "report.html").exists()
 
 
 def test_temporary_store_is_removed_and_user_stores_are_never_touched(logs, tmp_path: Path) -> None:
@@ -83,6 +87,7 @@ def test_temporary_store_is_removed_and_user_stores_are_never_touched(logs, tmp_
     assert store.read_bytes() == before and [s["name"] for s in json.loads(res.stdout)["steps"]] == [
         "validate",
         "train",
+        "report",
     ]
 
 
@@ -130,6 +135,7 @@ def test_demo(tmp_path: Path) -> None:
     text = " ".join(res.stdout.split())
     assert "against the combined labels it learnt" in text  # trained without the teacher columns
     assert "Against the simulator's ground truth" in text and "Future focus (label-free" in text
+    assert (tmp_path / "demo" / "report.html").exists() and f"Report: {tmp_path / 'demo' / 'report.html'}" in text
     for fmt in ("onnx", "json", "cbm"):
         assert (tmp_path / "demo" / f"model.{fmt}").exists()
     assert "policy_mode: hybrid" in res.stdout and str(tmp_path / "demo" / "model.onnx") in res.stdout
@@ -188,7 +194,7 @@ def test_pipeline_tune_writes_the_thresholds_beside_the_model(logs, tmp_path: Pa
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["tune"]["output"] == str(tmp_path / "m.thresholds.yml") and (tmp_path / "m.thresholds.yml").is_file()
-    assert [s["name"] for s in doc["steps"]][-1] == "tune"
+    assert [s["name"] for s in doc["steps"]][-2:] == ["tune", "report"]  # the report shows the tuned run
     res = run(
         "pipeline", "--snapshots", str(logs[0]), "--use-temp-db", "--model-json", str(tmp_path / "m.json"), "--tune"
     )

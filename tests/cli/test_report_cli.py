@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.clirun import invoke
 
-SPEC = re.compile(r"Plotly\.newPlot\(\"(fig\d+)\", \.\.\.\(s => \[s\.data, s\.layout, \{responsive: true, "
-                  r"displaylogo: false\}\]\)\((\{.*?\})\)\);</script>", re.S)  # fmt: skip
+SPEC = re.compile(r"plots\.push\(Plotly\.newPlot\(\"(fig\d+)\", \.\.\.\(s => \[s\.data, s\.layout, \{responsive: true, "
+                  r"displaylogo: false\}\]\)\((\{.*?\})\)\)\);</script>", re.S)  # fmt: skip
 
 
 def test_a_self_contained_page_with_valid_figures(sim_store: Path, tmp_path: Path) -> None:
