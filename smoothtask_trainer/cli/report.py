@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 EPILOG = examples(
     "smoothtask-trainer report --db store.db --output report.html",
     "smoothtask-trainer report --db store.db --model model.onnx --output report.html",
+    "smoothtask-trainer report --db store.db --model model.onnx --thresholds model.thresholds.yml -o report.html",
 )
 
 
@@ -32,16 +33,26 @@ def report(
         Path | None,
         option("--model", help="A model train wrote; its figures come from the metadata beside it.", dir_okay=False),
     ] = None,
+    thresholds: Annotated[
+        Path | None,
+        option(
+            "--thresholds",
+            help="A daemon YAML or tune's output: the policy section compares its thresholds with the defaults.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML page with the figures of a store and, given one, a model.
 
     Data: snapshots over time with gaps, app groups and processes per snapshot, pressure and latency with
     bad_responsiveness shaded, labels, the NULL share of the 51 features. Model: held-out NDCG against the stub
-    ranker and random order, and the label-free future-focus figure. A section without its input says what to run.
+    ranker and random order, and the label-free future-focus figure. Policy (with --thresholds): the class mix,
+    the agreement with the labels and the churn, with the daemon's defaults and with the given thresholds. A section
+    without its input says what to run.
     """
     from smoothtask_trainer.services.report import report as run_report
 
-    result = run_report(db, output, model)
+    result = run_report(db, output, model, thresholds=thresholds)
     state.out.emit(result, lambda console: _render(console, result), quiet_line=result.output)
 
 

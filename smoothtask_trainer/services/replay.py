@@ -136,8 +136,18 @@ def _scores(db: str | Path, ranker: str, model: Path | None, g: eng.Groups, s: e
     if ranker == "stub":
         return eng.stub_scores(g)
     if ranker == "model":
-        return replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+        key = tuple((str(Path(p).resolve()), Path(p).stat().st_mtime_ns, Path(p).stat().st_size) for p in (db, model))  # type: ignore[arg-type]
+        hit = _SCORED.get(key)
+        if hit is None or hit.size != g.snap.size:
+            hit = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+            _SCORED.clear()  # one (store, model) pair: a report replays it twice with different thresholds
+            _SCORED[key] = hit
+        return hit.copy()
     return None
+
+
+#: The model's scores of the last (store, model) pair, keyed by both files' path, mtime and size.
+_SCORED: dict[tuple, np.ndarray] = {}
 
 
 #: How many differing decisions a policy diff shows.

@@ -56,7 +56,7 @@ class Page:
         parts.append(f'<p class="missing">{html.escape(text)}</p>')
 
 
-def _axes(title: str, x: str, y: str) -> dict:
+def axes(title: str, x: str, y: str) -> dict:
     return {"title": {"text": title}, "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}}}
 
 
@@ -102,7 +102,7 @@ def _data_section(
                     "marker": {"color": PALETTE[3], "size": 10, "symbol": "x"},
                 },
             ],  # fmt: skip
-            "layout": _axes(
+            "layout": axes(
                 "Snapshots over time: time since the previous one",
                 "minutes since the first snapshot",
                 "seconds since the previous snapshot",
@@ -137,7 +137,7 @@ def _data_section(
                     "line": {"color": PALETTE[1]},
                 },
             ],  # fmt: skip
-            "layout": _axes("App groups and processes per snapshot", "minutes since the first snapshot", "count"),
+            "layout": axes("App groups and processes per snapshot", "minutes since the first snapshot", "count"),
         },
         f"Median {np.median(groups):.0f} app groups and {np.median(procs):.0f} processes per snapshot.",
     )
@@ -185,7 +185,7 @@ def _data_section(
                 },
             ],  # fmt: skip
             "layout": {
-                **_axes(
+                **axes(
                     "Pressure and scheduler latency (shaded: bad_responsiveness logged)",
                     "minutes since the first snapshot",
                     "PSI avg10 (%) / latency p99 (ms)",
@@ -210,7 +210,7 @@ def _data_section(
                         "marker": {"color": PALETTE[0]},
                     }
                 ],  # fmt: skip
-                "layout": _axes(f"Labels ({lab.source})", "label value", "group rows"),
+                "layout": axes(f"Labels ({lab.source})", "label value", "group rows"),
             },
             f"Label source {lab.source}; {lab.signal_ratio:.0%} of snapshots have labels that can rank.",
         )
@@ -229,7 +229,7 @@ def _data_section(
                     }
                 ],  # fmt: skip
                 "layout": {
-                    **_axes(
+                    **axes(
                         "NULL share of the 51 features (vermilion: constant, i.e. dead, in this store)",
                         "feature (index and name)",
                         "share of rows NULL",
@@ -267,7 +267,7 @@ def _model_section(page: Page, model: Path | None) -> None:
             parts,
             {
                 "data": data,
-                "layout": {**_axes("Held-out NDCG", "cut-off", "NDCG (1 = ideal order)"), "barmode": "group"},
+                "layout": {**axes("Held-out NDCG", "cut-off", "NDCG (1 = ideal order)"), "barmode": "group"},
             },
             f"Held-out NDCG@5: model {held['model']['ndcg@5']:.4f} vs the daemon's stub ranker "
             f"{held['stub_ranker']['ndcg@5']:.4f} ({meta.get('label_source')} labels, best iteration "
@@ -289,7 +289,7 @@ def _model_section(page: Page, model: Path | None) -> None:
                         "marker": {"color": list(PALETTE[:3])},
                     }
                 ],  # fmt: skip
-                "layout": _axes("Future focus (label-free): NDCG@5 of the next focused app", "ranking", "NDCG@5"),
+                "layout": axes("Future focus (label-free): NDCG@5 of the next focused app", "ranking", "NDCG@5"),
             },
             f"Over {focus['judging_snapshots']} judging snapshots: model {focus['model']:.4f}, stub "
             f"{focus['stub_ranker']:.4f}.",
@@ -333,14 +333,17 @@ def report(
     output: str | Path,
     model: str | Path | None = None,
     validation: ValidationReport | None = None,
+    thresholds: str | Path | None = None,
 ) -> ReportResult:
     """Write the report of a store (and a model) to `output`, atomically. `validation`: the store's report from
-    `validate`, when the caller has it (the pipeline), to skip a second pass over the store."""
+    `validate`, when the caller has it (the pipeline), to skip a second pass over the store. `thresholds`: a
+    daemon YAML (or `tune`'s output) whose thresholds the policy section compares with the daemon's defaults."""
     from smoothtask_trainer.files import refuse_same_files
 
     started = time.perf_counter()
     db, out = Path(db), Path(output)
-    refuse_same_files([("store", db), *([("model", Path(model))] if model else [])], [("report", out)])
+    inputs = [("store", db), ("model", model), ("thresholds", thresholds)]
+    refuse_same_files([(role, Path(p)) for role, p in inputs if p is not None], [("report", out)])
     page = Page()
     con = store.open_readonly(db)
     try:
@@ -349,6 +352,9 @@ def report(
     finally:
         con.close()
     _model_section(page, Path(model) if model else None)
+    from smoothtask_trainer.services.report_policy import policy_section
+
+    policy_section(page, db, Path(model) if model else None, Path(thresholds) if thresholds else None)
     text = render(page, f"SmoothTask trainer report: {db.name}")
     atomic_write_text(out, text)
     return ReportResult(

@@ -46,3 +46,21 @@ def test_a_model_without_its_metadata_is_named(sim_store: Path, tmp_path: Path) 
     out = tmp_path / "r.html"
     assert invoke("report", "--db", str(sim_store), "--model", str(model), "-o", str(out)).exit_code == 0
     assert "m.onnx.metadata.json is missing" in out.read_text(encoding="utf-8")
+
+
+def test_the_policy_section_compares_the_thresholds_with_the_defaults(sim_store: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.html"
+    assert invoke("report", "--db", str(sim_store), "-o", str(plain)).exit_code == 0
+    assert "No thresholds given: tune them" in plain.read_text(encoding="utf-8")
+    cfg = tmp_path / "t.yml"
+    cfg.write_text("thresholds:\n  normal_percentile: 0.05\n  background_percentile: 0.0\n", encoding="utf-8")
+    out = tmp_path / "policy.html"
+    res = invoke("report", "--db", str(sim_store), "--thresholds", str(cfg), "-o", str(out), "--json")
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert "Class mix of all app groups" in text and "Churn: class changes per group-hour" in text
+    # the caption states the shift the thresholds make: fewer groups below NORMAL than with the defaults
+    caption = re.search(r"decisions \(stub ranker, \d+ CPUs\): ([^<]*)</figcaption>", text)
+    assert caption is not None and "NORMAL" in caption.group(1)
+    assert json.loads(res.stdout)["figures"] > json.loads(invoke("report", "--db", str(sim_store), "-o",
+                                                                  str(plain), "--json").stdout)["figures"]  # fmt: skip
