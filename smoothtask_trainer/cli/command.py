@@ -98,6 +98,15 @@ def _apply_shorthand(doc: FieldDoc, given: Any, on: bool) -> Any:
     return value
 
 
+def command_help(doc: str | None) -> str | None:
+    """A docstring as `--help` shows it: each paragraph one line (rich wraps it to the terminal), so the source's
+    line breaks do not cut sentences in the middle."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
 def command(*sections: str, models: Sequence[type[BaseModel]] = ()) -> Callable[[F], F]:
     """Make `fn` a command: the flags of these settings sections and of `models`' fields, --json and --quiet,
     and the error boundary (`cli.errors.boundary`).
@@ -146,6 +155,7 @@ def command(*sections: str, models: Sequence[type[BaseModel]] = ()) -> Callable[
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}  # evaluated: no names to resolve
         del run.__wrapped__  # Typer must see the new signature, not the function's own
+        run.__doc__ = command_help(fn.__doc__)
         return boundary(run)  # type: ignore[return-value]
 
     return decorate

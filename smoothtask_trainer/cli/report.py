@@ -20,7 +20,7 @@ EPILOG = examples(
 )
 
 
-@command()
+@command("policy.ncpu", "policy.harm_latency_ms", "policy.harm_horizon_s")
 def report(
     state: AppState,
     overrides: dict,
@@ -52,7 +52,8 @@ def report(
     """
     from smoothtask_trainer.services.report import report as run_report
 
-    result = run_report(db, output, model, thresholds=thresholds)
+    policy = state.settings(overrides).policy
+    result = run_report(db, output, model, thresholds=thresholds, policy=policy)
     state.out.emit(result, lambda console: _render(console, result), quiet_line=result.output)
 
 

@@ -244,7 +244,9 @@ def run_pipeline(
             item, t0 = step("report"), time.perf_counter()
             model = Path(outputs.get("onnx") or t.artifacts[0].path)
             tuned = report.tune.output if report.tune else None
-            report.report = write_report(path, model.parent / "report.html", model, report.validation, tuned)
+            report.report = write_report(
+                path, model.parent / "report.html", model, report.validation, tuned, settings.policy
+            )
             item.figures = {"figures": report.report.figures}
             item.outputs = [report.report.output]
             done(item, t0)

@@ -56,6 +56,11 @@ class Page:
         parts.append(f'<p class="missing">{html.escape(text)}</p>')
 
 
+def line_trace(x: list, y: list, name: str, colour: str) -> dict:
+    """A named line over time."""
+    return {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, "line": {"color": colour}}
+
+
 def axes(title: str, x: str, y: str) -> dict:
     return {"title": {"text": title}, "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}}}
 
@@ -120,22 +125,8 @@ def _data_section(
         parts,
         {
             "data": [
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": minutes,
-                    "y": procs,
-                    "name": "processes",
-                    "line": {"color": PALETTE[0]},
-                },
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": minutes,
-                    "y": groups,
-                    "name": "app groups",
-                    "line": {"color": PALETTE[1]},
-                },
+                line_trace(minutes, procs, "processes", PALETTE[0]),
+                line_trace(minutes, groups, "app groups", PALETTE[1]),
             ],  # fmt: skip
             "layout": axes("App groups and processes per snapshot", "minutes since the first snapshot", "count"),
         },
@@ -159,30 +150,9 @@ def _data_section(
                     "marker": {"color": "rgba(213,94,0,0.18)"},
                     "hoverinfo": "skip",
                 },
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": minutes,
-                    "y": arr[:, 2].tolist(),
-                    "name": "PSI CPU some (%)",
-                    "line": {"color": PALETTE[0]},
-                },
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": minutes,
-                    "y": arr[:, 3].tolist(),
-                    "name": "PSI IO some (%)",
-                    "line": {"color": PALETTE[2]},
-                },
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": minutes,
-                    "y": arr[:, 4].tolist(),
-                    "name": "sched latency p99 (ms)",
-                    "line": {"color": PALETTE[4]},
-                },
+                line_trace(minutes, arr[:, 2].tolist(), "PSI CPU some (%)", PALETTE[0]),
+                line_trace(minutes, arr[:, 3].tolist(), "PSI IO some (%)", PALETTE[2]),
+                line_trace(minutes, arr[:, 4].tolist(), "sched latency p99 (ms)", PALETTE[4]),
             ],  # fmt: skip
             "layout": {
                 **axes(
@@ -334,27 +304,30 @@ def report(
     model: str | Path | None = None,
     validation: ValidationReport | None = None,
     thresholds: str | Path | None = None,
+    policy: PolicySettings | None = None,
 ) -> ReportResult:
     """Write the report of a store (and a model) to `output`, atomically. `validation`: the store's report from
     `validate`, when the caller has it (the pipeline), to skip a second pass over the store. `thresholds`: a
-    daemon YAML (or `tune`'s output) whose thresholds the policy section compares with the daemon's defaults."""
+    daemon YAML (or `tune`'s output) whose thresholds the policy section compares with the daemon's defaults.
+    `policy`: the harm definition and the CPU count of the logging machine (`[policy]` settings)."""
     from smoothtask_trainer.files import refuse_same_files
 
     started = time.perf_counter()
     db, out = Path(db), Path(output)
+    policy = policy or PolicySettings()
     inputs = [("store", db), ("model", model), ("thresholds", thresholds)]
     refuse_same_files([(role, Path(p)) for role, p in inputs if p is not None], [("report", out)])
     page = Page()
     con = store.open_readonly(db)
     try:
         with translated(db, "reading"):
-            _data_section(page, con, db, PolicySettings(), validation)
+            _data_section(page, con, db, policy, validation)
     finally:
         con.close()
     _model_section(page, Path(model) if model else None)
     from smoothtask_trainer.services.report_policy import policy_section
 
-    policy_section(page, db, Path(model) if model else None, Path(thresholds) if thresholds else None)
+    policy_section(page, db, Path(model) if model else None, Path(thresholds) if thresholds else None, policy)
     text = render(page, f"SmoothTask trainer report: {db.name}")
     atomic_write_text(out, text)
     return ReportResult(

@@ -182,7 +182,7 @@ def tune(
         scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
     window = Replay(g, s, extra, scores, cut, ncpu)
     knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(window, t_in, p, force)
-    knobs.update(tune_sched_latency(s, cut, t_in, p, force, f_beta))
+    knobs.update(tune_sched_latency(s, cut, t_in, p, force))
     knobs.update(tune_cutoffs(window, t_in, p, force, db))
     knobs[tune_input.IDLE] = tune_input.tune_idle_timeout(s, cut, t_in, p, force)
     knobs[tune_input.NOISY] = tune_input.tune_noisy_neighbour(g, s, cut, t_in, p, force)

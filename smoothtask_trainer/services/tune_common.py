@@ -6,14 +6,14 @@ No typer or rich here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from smoothtask_trainer.contract.policy import f32
-from smoothtask_trainer.schemas.tune import KnobReport
+from smoothtask_trainer.schemas.tune import KnobReport, Objective
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services.replay_metrics import harm, session_breaks
 
@@ -39,6 +39,19 @@ class Replay:
     scores: np.ndarray | None
     cut: int  #: snapshots before this index tune; the rest judge
     ncpu: int
+
+
+def exhaustive(
+    candidates: np.ndarray, score: Callable[[float, np.ndarray], float], tuning: np.ndarray, current: float, name: str
+) -> tuple[float, Objective]:
+    """A one-dimensional exhaustive search: the candidate with the best `score` on the `tuning` rows, and the
+    objective report with the input (`current`) and the best value judged on the other (held-out) rows."""
+    scores = [score(float(x), tuning) for x in candidates]
+    best = float(candidates[int(np.argmax(scores))])
+    hold = ~tuning
+    before, after = score(float(current), hold), score(best, hold)
+    heldout = {"before": round(before, 4), "after": round(after, 4)}
+    return best, Objective(name=name, tuning=round(max(scores), 4), heldout=heldout)
 
 
 def kept(keys: Iterable[str], t_in: Mapping[str, Any], reason: str, status: str = "unchanged") -> dict[str, KnobReport]:

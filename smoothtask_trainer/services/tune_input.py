@@ -28,7 +28,7 @@ import numpy as np
 from smoothtask_trainer.contract.policy import f32
 from smoothtask_trainer.schemas.tune import KnobReport, Objective
 from smoothtask_trainer.services import replay_engine as eng
-from smoothtask_trainer.services.tune_common import f_beta, harm, kept, session_breaks, short_cut
+from smoothtask_trainer.services.tune_common import exhaustive, f_beta, harm, kept, session_breaks, short_cut
 from smoothtask_trainer.settings import PolicySettings
 
 IDLE, NOISY, GRACE = "user_idle_timeout_sec", "noisy_neighbour_cpu_share", "interactive_build_grace_sec"
@@ -164,15 +164,9 @@ def tune_noisy_neighbour(
     def score(x: float, mask: np.ndarray) -> float:
         return f_beta(noisy_flag(peak, x)[mask], truth[mask], p.harm_beta)
 
-    scores = [score(float(x), tuning) for x in candidates]
-    value = float(candidates[int(np.argmax(scores))])
-    hold = ~tuning
-    before, after = score(float(t_in[NOISY]), hold), score(value, hold)
-    objective = Objective(
-        name=f"F{p.harm_beta:g} of 'an unfocused group's CPU share > x' against harm within {p.harm_horizon_s:g} s",
-        tuning=round(max(scores), 4),
-        heldout={"before": round(before, 4), "after": round(after, 4)},
-    )
+    name = f"F{p.harm_beta:g} of 'an unfocused group's CPU share > x' against harm within {p.harm_horizon_s:g} s"
+    value, objective = exhaustive(candidates, score, tuning, t_in[NOISY], name)
+    before, after = objective.heldout["before"], objective.heldout["after"]
     status, reason = (
         "tuned",
         f"best F-beta on the tuning window ({filled:,} of {g.snap.size:,} group rows carry a share)",

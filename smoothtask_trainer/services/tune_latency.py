@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from smoothtask_trainer.schemas.tune import KnobReport, Objective
+from smoothtask_trainer.schemas.tune import KnobReport
 from smoothtask_trainer.services import replay_engine as eng
+from smoothtask_trainer.services.tune_common import exhaustive, f_beta
 from smoothtask_trainer.settings import PolicySettings
 
 SCHED, UI = "sched_latency_p99_threshold_ms", "ui_loop_p95_threshold_ms"
@@ -33,8 +34,8 @@ def xrun_harm(s: eng.Snapshots, horizon_s: float) -> np.ndarray:
 
 
 def tune_sched_latency(
-    s: eng.Snapshots, cut: int, t_in: Mapping[str, Any], p: PolicySettings, force: bool, f_beta
-) -> dict[str, KnobReport]:  # noqa: ANN001 - f_beta: the shared scorer
+    s: eng.Snapshots, cut: int, t_in: Mapping[str, Any], p: PolicySettings, force: bool
+) -> dict[str, KnobReport]:
     truth = xrun_harm(s, p.harm_horizon_s)
     tuning = np.arange(s.snapshot_id.size) < cut
     keep = {
@@ -56,15 +57,9 @@ def tune_sched_latency(
         with np.errstate(invalid="ignore"):
             return f_beta((s.sched_p99 > x)[mask], truth[mask], p.harm_beta)
 
-    scores = [score(float(x), tuning) for x in candidates]
-    best = float(candidates[int(np.argmax(scores))])
-    hold = ~tuning
-    before, after = score(float(t_in[SCHED]), hold), score(best, hold)
-    objective = Objective(
-        name=f"F{p.harm_beta:g} of latency p99 > x against xruns within {p.harm_horizon_s:g} s",
-        tuning=round(max(scores), 4),
-        heldout={"before": round(before, 4), "after": round(after, 4)},
-    )
+    name = f"F{p.harm_beta:g} of latency p99 > x against xruns within {p.harm_horizon_s:g} s"
+    best, objective = exhaustive(candidates, score, tuning, t_in[SCHED], name)
+    before, after = objective.heldout["before"], objective.heldout["after"]
     if after < before and not force:
         keep[SCHED] = KnobReport(
             before=t_in[SCHED],
