@@ -36,3 +36,19 @@ def sim_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli():  # noqa: ANN201
     """`cli("train", "--db", ...)`: run the command line in this process and return the result."""
     return invoke
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (typer Result, output folder)
+    """The README's `pipeline --demo`, run once, in a clean environment, for the tests that look at its output."""
+    base = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.upper().startswith("SMOOTHTASK_"):
+                mp.delenv(name, raising=False)
+        mp.setenv("COLUMNS", "120")
+        mp.setenv("NO_COLOR", "1")
+        mp.setenv("XDG_CONFIG_HOME", str(base / "xdg-config"))
+        mp.chdir(base)
+        res = invoke("pipeline", "--demo", "--out-dir", str(base / "demo"))
+    return res, base / "demo"

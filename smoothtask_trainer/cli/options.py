@@ -24,3 +24,13 @@ def option(*decls: str, help: str, panel: str | None = None, **kw: Any) -> Any: 
 JsonOpt = Annotated[bool, option("--json", help="Print exactly one JSON document on stdout (for CI).")]
 QuietOpt = Annotated[bool, option("--quiet", "-q", help="Print only the essential result (a path or a count).")]
 DbOpt = Annotated[Path, option("--db", help="The SQLite snapshot store.", dir_okay=False)]
+
+
+ReportOpt = Annotated[
+    Path | None,
+    option(
+        "--report",
+        help="Also write the HTML report of this command's part (self-contained; docs/report.md).",
+        dir_okay=False,
+    ),
+]

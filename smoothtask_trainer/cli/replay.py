@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.options import DbOpt, examples, option
+from smoothtask_trainer.cli.options import DbOpt, ReportOpt, examples, option
 from smoothtask_trainer.cli.reports import focus_line, line, table
 from smoothtask_trainer.cli.state import AppState
 
@@ -63,6 +63,7 @@ def replay(
             dir_okay=False,
         ),
     ] = None,
+    report_html: ReportOpt = None,
 ) -> None:
     """Replay the daemon's policy on a store: the class each app group would get, and why.
 
@@ -70,10 +71,13 @@ def replay(
     its hysteresis). The CPU count of the logging machine is not in the log: give it with --ncpu. Also the
     label-free future-focus NDCG@5 of the model, the stub ranker and random order over the whole store.
     """
+    from smoothtask_trainer.services import report_parts
     from smoothtask_trainer.services.daemon_config import read_daemon_config
     from smoothtask_trainer.services.replay import PolicySpec, against_policy, choose_ranker
     from smoothtask_trainer.services.replay import replay as run_replay
 
+    report_parts.check(report_html, ("store", db), ("model", model), ("daemon config", daemon_config),
+                       ("classes output", classes_out))  # fmt: skip
     settings = state.settings(overrides)
     config = read_daemon_config(daemon_config) if daemon_config is not None else None
     kind, path, _ = choose_ranker(model, ranker == "stub", rules_only, config)
@@ -93,6 +97,8 @@ def replay(
         settings=settings.policy,
         focus_horizon_s=settings.dataset.attention_horizon_s,
     )
+    if report_html is not None:
+        report.report = report_parts.for_replay(report, report_html, daemon_config, settings.policy)
     report.config_problems = config.problems if config else []
     for problem in report.config_problems:
         state.out.warn(f"{daemon_config}: the daemon would refuse this config: {problem}")
@@ -168,3 +174,5 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - ReplayReport, import
         table(console, "sample", ("snapshot", "group", "this", "against"), sample)
     if r.classes_out:
         line(console, f"Decisions written to {r.classes_out}")
+    if r.report:
+        line(console, f"Report written to {r.report}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import typer
+
 from smoothtask_trainer.cli.command import command
 from smoothtask_trainer.cli.options import DbOpt, examples, option
 from smoothtask_trainer.cli.reports import table
@@ -17,6 +19,7 @@ EPILOG = examples(
     "smoothtask-trainer report --db store.db --output report.html",
     "smoothtask-trainer report --db store.db --model model.onnx --output report.html",
     "smoothtask-trainer report --db store.db --model model.onnx --thresholds model.thresholds.yml -o report.html",
+    "smoothtask-trainer report --db store.db --daemon-config /etc/smoothtask/smoothtask.yml -o report.html",
 )
 
 
@@ -41,19 +44,37 @@ def report(
             dir_okay=False,
         ),
     ] = None,
+    daemon_config: Annotated[
+        Path | None,
+        option(
+            "--daemon-config",
+            help="The daemon's YAML instead of --thresholds: its thresholds, and its model when --model is not "
+            "given (its policy_mode decides the ranker, as replay does).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Write one self-contained HTML page with the figures of a store and, given one, a model.
+    """Write one self-contained HTML page with the figures of a store and, given them, a model and thresholds.
 
     Data: snapshots over time with gaps, app groups and processes per snapshot, pressure and latency with
-    bad_responsiveness shaded, labels, the NULL share of the 51 features. Model: held-out NDCG against the stub
-    ranker and random order, and the label-free future-focus figure. Policy (with --thresholds): the class mix,
-    the agreement with the labels and the churn, with the daemon's defaults and with the given thresholds. A section
+    bad_responsiveness and harm marked, labels, the NULL share of the 51 features. Model (from the metadata
+    train writes): the learning curve, held-out NDCG against the stub ranker and random order, future focus,
+    the top 20 features and the score spread per label class. Policy: the class mix, the PSI flag's precision
+    and recall, the hysteresis churn/lag curve, replayed classes against labels and the class timeline of a few
+    apps, with the daemon's defaults and with the given thresholds. Then the daemon YAML and its traps. A section
     without its input says what to run.
     """
     from smoothtask_trainer.services.report import report as run_report
 
     policy = state.settings(overrides).policy
-    result = run_report(db, output, model, thresholds=thresholds, policy=policy)
+    ranker = None
+    if daemon_config is not None:
+        from smoothtask_trainer.services.report import config_inputs
+
+        if thresholds is not None:
+            raise typer.BadParameter("give --thresholds or --daemon-config, not both", param_hint="'--daemon-config'")
+        ranker, model, thresholds = config_inputs(daemon_config, model)
+    result = run_report(db, output, model, thresholds=thresholds, policy=policy, ranker=ranker)
     state.out.emit(result, lambda console: _render(console, result), quiet_line=result.output)
 
 

@@ -26,6 +26,7 @@ def train(
     overrides: dict,
     outputs: ModelOutputs,
     db: o.DbOpt,
+    report_html: o.ReportOpt = None,
 ) -> None:
     """Train the app-group ranker and export it (ONNX for the daemon, JSON/CBM for Python).
 
@@ -35,12 +36,16 @@ def train(
     ranker's on each measure that could be computed is refused (exit 3, no file written) unless
     --allow-worse-than-stub.
     """
+    from smoothtask_trainer.services import report_parts
     from smoothtask_trainer.services.train import train as run_train
 
+    report_parts.check(report_html, ("store", db), *outputs.by_format().items())
     out = state.out
     settings = state.settings(overrides)
     with out.step_progress() as bars:
         report = run_train(db, outputs.by_format(), settings.train, settings.dataset, on_progress=bars and bars.train)
+    if report_html is not None:
+        report.report = report_parts.for_train(report, report_html)
     for warning in report.warnings:
         out.warn(warning)
     out.emit(report, lambda console: _render(console, report), quiet_line=" ".join(a.path for a in report.artifacts))
@@ -66,3 +71,5 @@ def _render(console: Console, report) -> None:  # noqa: ANN001 - TrainReport, im
     line(console, f"Wall time: dataset {s['dataset']:.2f} s, fit {s['fit']:.2f} s, export {s['export']:.2f} s")
     render_not_ready(console, report)
     daemon_config(console, report.daemon_config)
+    if report.report:
+        line(console, f"Report written to {report.report}")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.options import DbOpt, examples, option
+from smoothtask_trainer.cli.options import DbOpt, ReportOpt, examples, option
 from smoothtask_trainer.cli.reports import line, table
 from smoothtask_trainer.cli.state import AppState
 
@@ -43,16 +43,22 @@ def tune(
     force: Annotated[
         bool, option("--force", help="Keep tuned values even where they do worse on the held-out snapshots.")
     ] = False,
+    report_html: ReportOpt = None,
 ) -> None:
     """Tune the daemon's thresholds from its logs, each knob by an objective it is not computed from.
 
     Tunes on the earlier snapshots and judges on the latest (policy.holdout_fraction). A knob with nothing honest
     to learn from in these logs keeps its value, and the report says why.
     """
+    from smoothtask_trainer.services import report_parts
     from smoothtask_trainer.services.tune import tune_policy
 
+    report_parts.check(report_html, ("store", db), ("model", model), ("daemon config", daemon_config),
+                       ("tuned config", output))  # fmt: skip
     settings = state.settings(overrides)
     report = tune_policy(db, output, daemon_config, model, stub=ranker == "stub", settings=settings.policy, force=force)
+    if report_html is not None:
+        report.report = report_parts.for_tune(report, report_html, daemon_config, settings.policy)
     state.out.emit(report, lambda console: _render(console, report), quiet_line=str(output))
 
 
@@ -73,3 +79,5 @@ def _render(console: Console, r) -> None:  # noqa: ANN001 - TuneReport, imported
     curve = [(c["stable_sec"], c["churn_per_group_hour"], c["lag_median_s"]) for c in r.hysteresis_curve]
     table(console, "hysteresis: churn and lag", ("stable s", "changes / group-hour", "lag median s"), curve)
     line(console, f"Written to {r.output}")
+    if r.report:
+        line(console, f"Report written to {r.report}")

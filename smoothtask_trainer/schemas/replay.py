@@ -122,3 +122,4 @@ class ReplayReport(BaseModel):
     diff: PolicyDiff | None = None
     classes_out: str | None = None
     seconds: float = 0.0
+    report: str | None = Field(None, description="the HTML report of this part, when asked for")

@@ -49,3 +49,4 @@ class TrainReport(BaseModel):
     artifacts: list[ArtifactEntry] = Field(default_factory=list)
     daemon_config: str | None = Field(None, description="what to put in the daemon's YAML (ONNX only)")
     warnings: list[str] = Field(default_factory=list)
+    report: str | None = Field(None, description="the HTML report of this part, when asked for")

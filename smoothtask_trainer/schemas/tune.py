@@ -27,9 +27,12 @@ class TuneReport(BaseModel):
     tuning_snapshots: int
     holdout_snapshots: int
     ncpu: int
+    ranker: str = Field("none", description="the ranker replayed: none (rules-only), stub or model")
+    model: str | None = None
     knobs: dict[str, KnobReport]
     hysteresis_curve: list[dict[str, float | None]] = Field(
         default_factory=list, description="churn and lag per priority_hysteresis_stable_sec"
     )
     output: str | None = None
     seconds: float = 0.0
+    report: str | None = Field(None, description="the HTML report of this part, when asked for")

@@ -44,6 +44,8 @@ class Dataset:
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # stable identity per row
     null_counts: dict[str, int] = field(default_factory=dict)  # raw NULLs per feature before defaults
     stats: dict[str, object] = field(default_factory=dict)  # timings, windows, rule counts
+    #: (X, query, app_group_id) of the window's rows left out for want of a label (a replay scores them too)
+    unlabeled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -242,11 +244,14 @@ def _assemble(
     members = lb.MemberSignals(member_sets, app_names)
     att = _attention(source, num, col, X, sid, ts[snap_idx], key, horizon_s)
     y, keep, extra = _labels(source, num, col, X, tag_sets, snap_matrix[snap_idx], sid, members, att)
+    unlabeled = None
     if not keep.all():
+        unlabeled = (X[~keep], sid[~keep], gid[~keep])
         X, y, sid, gid, snap_idx, key = X[keep], y[keep], sid[keep], gid[keep], snap_idx[keep], key[keep]
     ds = Dataset(
-        X=X, y=y, query=sid, app_group_id=gid, ts_ms=ts[snap_idx], label_source=source, key=key, null_counts=nulls
-    )
+        X=X, y=y, query=sid, app_group_id=gid, ts_ms=ts[snap_idx], label_source=source, key=key, null_counts=nulls,
+        unlabeled=unlabeled,
+    )  # fmt: skip
     ds.stats.update(extra, unlabeled_rows=int((~keep).sum()))
     return ds
 

@@ -244,8 +244,16 @@ def run_pipeline(
             item, t0 = step("report"), time.perf_counter()
             model = Path(outputs.get("onnx") or t.artifacts[0].path)
             tuned = report.tune.output if report.tune else None
+            curve = report.tune.hysteresis_curve if report.tune else None
             report.report = write_report(
-                path, model.parent / "report.html", model, report.validation, tuned, settings.policy
+                path,
+                model.parent / "report.html",
+                model,
+                report.validation,
+                tuned,
+                settings.policy,
+                curve=curve,
+                dataset=ds,
             )
             item.figures = {"figures": report.report.figures}
             item.outputs = [report.report.output]

@@ -101,7 +101,7 @@ def replay(
     con = store.open_readonly(db)
     try:
         with translated(db, "reading"):
-            g, s, extra = replay_load.load(con)
+            g, s, extra = replay_load.load_store(con, db)
             teacher = extra["teacher_grade"]
             if s.snapshot_id.size == 0:
                 raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
@@ -136,18 +136,8 @@ def _scores(db: str | Path, ranker: str, model: Path | None, g: eng.Groups, s: e
     if ranker == "stub":
         return eng.stub_scores(g)
     if ranker == "model":
-        key = tuple((str(Path(p).resolve()), Path(p).stat().st_mtime_ns, Path(p).stat().st_size) for p in (db, model))  # type: ignore[arg-type]
-        hit = _SCORED.get(key)
-        if hit is None or hit.size != g.snap.size:
-            hit = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
-            _SCORED.clear()  # one (store, model) pair: a report replays it twice with different thresholds
-            _SCORED[key] = hit
-        return hit.copy()
+        return replay_load.cached_model_scores(db, model, g, s)  # type: ignore[arg-type]
     return None
-
-
-#: The model's scores of the last (store, model) pair, keyed by both files' path, mtime and size.
-_SCORED: dict[tuple, np.ndarray] = {}
 
 
 #: How many differing decisions a policy diff shows.

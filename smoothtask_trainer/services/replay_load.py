@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from smoothtask_trainer.contract import policy
+from smoothtask_trainer.errors import InputFormatError
 from smoothtask_trainer.services.replay_engine import Groups, Snapshots
+
+if TYPE_CHECKING:
+    from smoothtask_trainer.services.dataset import Dataset
 
 _SNAPSHOT_COLUMNS = (
     "snapshot_id",
@@ -105,22 +110,88 @@ def load(con: sqlite3.Connection) -> tuple[Groups, Snapshots, dict[str, np.ndarr
     return g, s, extra
 
 
-def model_scores(db: Path, model: Path, g: Groups, s: Snapshots) -> np.ndarray:
+def model_scores(db: Path, model: Path, g: Groups, s: Snapshots, ds: Dataset | None = None) -> np.ndarray:
     """The ONNX model's score per row, fed the contract's 51 features as the daemon feeds them (NaN: no vector,
-    which the daemon scores 0.5)."""
+    which the daemon scores 0.5). `ds`: the store's dataset when the caller built it (any labels; its unlabelled
+    rows count too), used when it covers every group row; else one is built here."""
     import onnxruntime as ort
 
     from smoothtask_trainer.services.dataset import build_dataset
     from smoothtask_trainer.settings import DatasetSettings
 
-    ds = build_dataset(db, DatasetSettings(labels="rules"))
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for unreadable files
+        raise InputFormatError(
+            f"{model} is not an ONNX model onnxruntime can load: {exc}",
+            hint="pass the .onnx file that train or export wrote",
+        ) from exc
+    X, query, gid = _rows(ds)
+    if X.shape[0] != g.snap.size:  # a window of the store, or no dataset: build one over every snapshot
+        X, query, gid = _rows(build_dataset(db, DatasetSettings(labels="rules")))
     name = session.get_inputs()[0].name
-    X = np.ascontiguousarray(ds.X, dtype=np.float32)
+    X = np.ascontiguousarray(X, dtype=np.float32)
     try:
         out = np.asarray(session.run(None, {name: X})[0], dtype=np.float64).reshape(len(X), -1)[:, 0]
     except Exception:  # noqa: BLE001 - a model with a fixed batch of 1: one group at a time, as the daemon runs it
         out = np.array([float(np.ravel(session.run(None, {name: X[i : i + 1]})[0])[0]) for i in range(len(X))])
-    by_key = {(int(q), gid): v for q, gid, v in zip(ds.query, ds.app_group_id, out, strict=True)}
+    by_key = {(int(q), i): v for q, i, v in zip(query, gid, out, strict=True)}
     sids = s.snapshot_id[g.snap]
     return np.array([by_key.get((int(sid), gid), np.nan) for sid, gid in zip(sids, g.app_group_id, strict=True)])
+
+
+def _stat(path: str | Path) -> tuple[str, int, int]:
+    p = Path(path).resolve()
+    st = p.stat()
+    return str(p), st.st_mtime_ns, st.st_size
+
+
+#: The last store loaded and the last (store, model) scored, keyed by the files' path, mtime and size: `pipeline`
+#: tunes and then reports on the same pair, and a report replays it with two sets of thresholds.
+_LOADED: dict[tuple, tuple[Groups, Snapshots, dict[str, np.ndarray]]] = {}
+_SCORED: dict[tuple, np.ndarray] = {}
+
+
+def load_store(con: sqlite3.Connection, db: str | Path) -> tuple[Groups, Snapshots, dict[str, np.ndarray]]:
+    """`load(con)` of the store file `db`, reused while the file is unchanged (callers must not modify the arrays)."""
+    key = _stat(db)
+    hit = _LOADED.get(key)
+    if hit is None:
+        hit = load(con)
+        _LOADED.clear()
+        _LOADED[key] = hit
+    return hit
+
+
+def _rows(ds: Dataset | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, query, app_group_id) of every row of `ds`, labelled or not (empty without a dataset)."""
+    if ds is None:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, object)
+    if ds.unlabeled is None:
+        return ds.X, ds.query, ds.app_group_id
+    X, q, gid = ds.unlabeled
+    return np.vstack([ds.X, X]), np.r_[ds.query, q], np.r_[ds.app_group_id, gid]
+
+
+def read_store(db: str | Path) -> tuple[Groups, Snapshots, dict[str, np.ndarray]]:
+    """`load_store` of the store file `db`, opened read-only for it."""
+    from smoothtask_trainer import store
+    from smoothtask_trainer.sqlite_errors import translated
+
+    con = store.open_readonly(db)
+    try:
+        with translated(db, "reading"):
+            return load_store(con, db)
+    finally:
+        con.close()
+
+
+def cached_model_scores(db: str | Path, model: Path, g: Groups, s: Snapshots, ds: Dataset | None = None) -> np.ndarray:
+    """`model_scores`, reused while neither file changes; a copy the caller may modify."""
+    key = (_stat(db), _stat(model))
+    hit = _SCORED.get(key)
+    if hit is None or hit.size != g.snap.size:
+        hit = model_scores(Path(db), model, g, s, ds)
+        _SCORED.clear()
+        _SCORED[key] = hit
+    return hit.copy()

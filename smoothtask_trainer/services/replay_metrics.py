@@ -40,8 +40,19 @@ def _stability(keys: np.ndarray, snap: np.ndarray) -> float:
     return float(np.mean([len(a & b) / max(len(a | b), 1) for a, b in zip(sets, sets[1:], strict=False)]))
 
 
+#: The last `choose_key` answer with the very arrays it was computed from (a curve asks it for one store many times).
+_CHOSEN: list[tuple[Groups, np.ndarray, tuple[str, np.ndarray, float]]] = []
+
+
 def choose_key(g: Groups, extra: dict[str, np.ndarray]) -> tuple[str, np.ndarray, float]:
-    """(name, integer key per row, stability) of the most stable identity candidate."""
+    """(name, integer key per row, stability) of the most stable identity candidate (threshold-independent)."""
+    if _CHOSEN and _CHOSEN[0][0] is g and _CHOSEN[0][1] is extra["app_name"]:
+        return _CHOSEN[0][2]
+    _CHOSEN[:] = [(g, extra["app_name"], _choose_key(g, extra))]
+    return _CHOSEN[0][2]
+
+
+def _choose_key(g: Groups, extra: dict[str, np.ndarray]) -> tuple[str, np.ndarray, float]:
     names = extra["app_name"].astype(str)
     candidates = {
         "app_group_id": g.keys(),
@@ -124,7 +135,7 @@ def session_breaks(snapshot_id: np.ndarray) -> np.ndarray:
     return np.r_[True, np.diff(t) > 3 * interval]
 
 
-def _harm_now(s: Snapshots, latency_ms: float, breaks: np.ndarray) -> np.ndarray:
+def harm_now(s: Snapshots, latency_ms: float, breaks: np.ndarray) -> np.ndarray:
     """A harm event at the snapshot: latency p99 above the bar, or xruns (not at a session start, whose xruns
     are cumulative)."""
     with np.errstate(invalid="ignore"):
@@ -134,7 +145,7 @@ def _harm_now(s: Snapshots, latency_ms: float, breaks: np.ndarray) -> np.ndarray
 def harm(s: Snapshots, horizon_s: float, latency_ms: float) -> np.ndarray:
     """Harm at snapshot t: a harm event at a later snapshot within the horizon."""
     t = s.snapshot_id.astype(np.int64)
-    bad_times = t[_harm_now(s, latency_ms, session_breaks(t))]
+    bad_times = t[harm_now(s, latency_ms, session_breaks(t))]
     ends = np.searchsorted(bad_times, t + int(horizon_s * 1000), side="right")
     starts = np.searchsorted(bad_times, t, side="right")
     return ends > starts
@@ -147,7 +158,7 @@ def outcomes(s: Snapshots, horizon_s: float, latency_ms: float) -> Outcomes:
     breaks = session_breaks(t)
     steps = np.diff(t)
     hours = float(steps[~breaks[1:]].sum()) / 3.6e6 if n > 1 else 0.0
-    events = _harm_now(s, latency_ms, breaks)
+    events = harm_now(s, latency_ms, breaks)
     p99 = s.sched_p99[~np.isnan(s.sched_p99)]
     xruns = float(np.nansum(np.where(breaks, 0.0, s.xruns)))
 

@@ -29,6 +29,7 @@ from smoothtask_trainer.schemas.train import SplitInfo, TrainReport
 from smoothtask_trainer.services import focus as focus_eval
 from smoothtask_trainer.services.artifacts import check_targets
 from smoothtask_trainer.services.dataset import Dataset, build_dataset
+from smoothtask_trainer.services.train_figures import training_figures
 from smoothtask_trainer.services.validate import is_label_choice_error, nothing_to_train, require_ranking_signal
 from smoothtask_trainer.settings import DatasetSettings, TrainSettings
 
@@ -229,7 +230,7 @@ def train(
         trees=int(model.tree_count_),
         best_iteration=model.get_best_iteration() if with_eval else None,
     )
-    better = None
+    better, raw = None, None
     if with_eval:
         report.metrics, raw = _evaluate(model, ds, eval_mask, native)
         window = f"the held-out latest {settings.eval_fraction:.0%} of snapshots"
@@ -254,9 +255,10 @@ def train(
             "daemon's "
             "stub ranker"
         )
-    importance = model.get_feature_importance(type="PredictionValuesChange")
-    top = np.argsort(-importance)[:10]
-    report.feature_importance = [(contract.FEATURE_NAMES[i], round(float(importance[i]), 3)) for i in top]
+    figures = training_figures(
+        model, settings.eval_metric, report.best_iteration, raw, ds.y[eval_mask] if with_eval else None
+    )
+    report.feature_importance = [(name, round(value, 3)) for name, value in figures["feature_importance"][:10]]
     meta = ExportMetadata(
         **{
             "dataset_size": ds.n_rows,
@@ -279,6 +281,7 @@ def train(
                 "better_than_stub_ranker_by": report.better_than_stub_by,  # per measure; None: not computed
             },
             "data_fingerprint": report.data_fingerprint,
+            "figures": figures,  # what the report draws: learning curve, importances, held-out score spread
             "dataset": {
                 "db": str(db),
                 "rows": ds.n_rows,

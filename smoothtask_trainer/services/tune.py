@@ -86,15 +86,40 @@ def tune_psi(
     }
 
 
-def _churn(w: Replay, t: Mapping[str, Any], rows: np.ndarray) -> tuple[float, float | None]:
-    """(churn per group-hour, median lag) of the decisions replayed on the whole store, over the rows of `rows`."""
-    g, s, extra = w.g, w.s, w.extra
-    d = eng.replay(g, s, t, scores=w.scores, ncpu=w.ncpu)
+def churn_curve(w: Replay, t_in: Mapping[str, Any], rows: np.ndarray) -> list[dict[str, float | None]]:
+    """Churn and median lag over the group rows `rows` for each `priority_hysteresis_stable_sec` of the grid."""
+    part = _rows_of(w, rows)
+    curve = []
+    for value in HYSTERESIS_GRID:
+        churn, lag = _churn(w, {**t_in, "priority_hysteresis_stable_sec": value}, part)
+        curve.append({"stable_sec": value, "churn_per_group_hour": round(churn, 2), "lag_median_s": lag})
+    return curve
+
+
+_Part = tuple[eng.Groups, dict, np.ndarray | None]
+
+
+def _rows_of(w: Replay, rows: np.ndarray) -> _Part:
+    """The groups and per-row facts of the rows `rows` (threshold-independent: made once for many replays), and
+    their indices (None: every row)."""
+    if rows.all():
+        return w.g, w.extra, None
     keep = np.flatnonzero(rows)
-    part = eng.Groups(**{k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in vars(g).items()})
-    decided = eng.Decisions(**{k: (v[keep] if v.shape == rows.shape else v) for k, v in vars(d).items()})
-    per_row = {k: v[keep] for k, v in extra.items() if v.shape == rows.shape}
-    c = replay_metrics.churn_and_lag(part, s, decided, per_row)
+    part = eng.Groups(
+        **{k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in vars(w.g).items() if k != "cache"}
+    )
+    return part, {k: v[keep] for k, v in w.extra.items() if v.shape == rows.shape}, keep
+
+
+def _churn(w: Replay, t: Mapping[str, Any], part: _Part) -> tuple[float, float | None]:
+    """(churn per group-hour, median lag) of the decisions replayed on the whole store, over the rows of `part`."""
+    groups, per_row, keep = part
+    d = eng.replay(w.g, w.s, t, scores=w.scores, ncpu=w.ncpu)
+    n = w.g.snap.size
+    decided = (
+        d if keep is None else eng.Decisions(**{k: (v[keep] if v.shape == (n,) else v) for k, v in vars(d).items()})
+    )
+    c = replay_metrics.churn_and_lag(groups, w.s, decided, per_row)
     return c.churn_per_group_hour or 0.0, c.lag_median_s
 
 
@@ -107,16 +132,14 @@ def tune_hysteresis(
     g, cut = w.g, w.cut
     key = "priority_hysteresis_stable_sec"
     tuning, hold = g.snap < cut, g.snap >= cut
-    curve = []
-    for value in HYSTERESIS_GRID:
-        churn, lag = _churn(w, {**t_in, key: value}, tuning)
-        curve.append({"stable_sec": value, "churn_per_group_hour": round(churn, 2), "lag_median_s": lag})
+    curve = churn_curve(w, t_in, tuning)
     churns = [c["churn_per_group_hour"] or 0.0 for c in curve]
     budget = p.max_churn_per_group_hour if p.max_churn_per_group_hour is not None else 1.1 * min(churns)
     chosen = next(v for v, c in zip(HYSTERESIS_GRID, churns, strict=True) if c <= budget)
     before_value = 30 if t_in[key] is None else t_in[key]
-    before = _churn(w, {**t_in, key: before_value}, hold)[0]
-    after = _churn(w, {**t_in, key: chosen}, hold)[0]
+    held = _rows_of(w, hold)
+    before = _churn(w, {**t_in, key: before_value}, held)[0]
+    after = _churn(w, {**t_in, key: chosen}, held)[0]
     objective = Objective(
         name="class changes per group-hour (lower is better)",
         tuning=churns[HYSTERESIS_GRID.index(chosen)],
@@ -162,12 +185,7 @@ def tune(
     started = time.perf_counter()
     p = settings or PolicySettings()
     t_in = {**DEFAULTS, **(thresholds or {})}
-    con = store.open_readonly(db)
-    try:
-        with translated(db, "reading"):
-            g, s, extra = replay_load.load(con)
-    finally:
-        con.close()
+    g, s, extra = replay_load.read_store(db)
     n = s.snapshot_id.size
     if n < 10:
         raise ConfigError(f"{db} holds {n} snapshot(s): too few to tune and hold some out", hint="collect more logs")
@@ -179,7 +197,7 @@ def tune(
     if ranker == "stub":
         scores = eng.stub_scores(g)
     elif ranker == "model":
-        scores = replay_load.model_scores(Path(db), model, g, s)  # type: ignore[arg-type]
+        scores = replay_load.cached_model_scores(db, model, g, s)  # type: ignore[arg-type]
     window = Replay(g, s, extra, scores, cut, ncpu)
     knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(window, t_in, p, force)
     knobs.update(tune_sched_latency(s, cut, t_in, p, force))
@@ -193,6 +211,8 @@ def tune(
         tuning_snapshots=cut,
         holdout_snapshots=n - cut,
         ncpu=ncpu,
+        ranker=ranker,
+        model=str(model) if model is not None else None,
         knobs=knobs,
         hysteresis_curve=curve,
         seconds=round(time.perf_counter() - started, 3),
@@ -247,4 +267,14 @@ def tune_policy(
     return report
 
 
-__all__ = ["CUTOFFS", "HYSTERESIS_GRID", "Replay", "f_beta", "harm", "store_fingerprint", "tune", "tune_policy"]
+__all__ = [
+    "CUTOFFS",
+    "HYSTERESIS_GRID",
+    "Replay",
+    "churn_curve",
+    "f_beta",
+    "harm",
+    "store_fingerprint",
+    "tune",
+    "tune_policy",
+]

@@ -128,9 +128,10 @@ def test_usage_errors_exit_2(logs, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo(tmp_path: Path) -> None:
+def test_demo(demo) -> None:
     # exactly the README's demo, with the default training settings: it must pass train's gates as it is
-    res = invoke("pipeline", "--demo", "--out-dir", str(tmp_path / "demo"))
+    res, out = demo
+    tmp_path = out.parent
     assert res.exit_code == 0, res.output
     text = " ".join(res.stdout.split())
     assert "against the combined labels it learnt" in text  # trained without the teacher columns

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import invoke
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 BASE = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800", "--virtual-time-budget=20000"]
@@ -25,11 +23,13 @@ def _chromium(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's package)")
-def test_the_report_renders_offline_in_chromium(sim_store: Path, tmp_path: Path) -> None:
-    page = tmp_path / "report.html"
-    res = invoke("report", "--db", str(sim_store), "--output", str(page), "--json")
+def test_the_demos_report_renders_offline_in_chromium(demo, tmp_path: Path) -> None:
+    res, out = demo
     assert res.exit_code == 0, res.output
-    figures = page.read_text(encoding="utf-8").count("plots.push(Plotly.newPlot(")
+    page = out / "report.html"
+    text = page.read_text(encoding="utf-8")
+    figures = text.count("plots.push(Plotly.newPlot(")
+    assert figures >= 14 and page.stat().st_size < 10_000_000  # every section of the demo has its figures
     dom = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     body = re.search(r"<body([^>]*)>", dom.stdout)
