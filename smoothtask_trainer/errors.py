@@ -149,3 +149,7 @@ class Interrupted(SmoothtaskError):
     """The user pressed Ctrl-C; what was committed before stays consistent (exit 130)."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class ClusterError(SmoothtaskError):
+    """The Dask cluster cannot be reached or started (`features`); exit 1."""

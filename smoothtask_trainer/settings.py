@@ -256,6 +256,25 @@ class PolicySettings(Section):
         return normalise_class_mix(value)
 
 
+class FeaturesSettings(Section):
+    """`features`: building the Parquet feature dataset on a Dask cluster (docs/scale.md)."""
+
+    panel: ClassVar[str | None] = "Cluster"
+
+    workers: Annotated[int | None, Flag(unset="one per CPU, at most one per source")] = Field(
+        default=None, ge=1, le=1024, description="worker processes of the local Dask cluster"
+    )
+    scheduler: Annotated[str | None, Flag(unset="a local cluster")] = Field(
+        default=None,
+        min_length=1,
+        description="address of an existing Dask scheduler (tcp://HOST:8786) to run on instead of a local cluster",
+    )
+    host_from: Annotated[Literal["file", "directory"], Flag()] = Field(
+        default="file", description="a source's host: its file name without extensions, or its directory's name"
+    )
+    worker_memory_mb: int = Field(default=2048, ge=256, description="memory limit of each local Dask worker (MB)")
+
+
 SECTIONS: dict[str, type[Section]] = {
     "collect": CollectSettings,
     "dataset": DatasetSettings,
@@ -263,6 +282,7 @@ SECTIONS: dict[str, type[Section]] = {
     "train": TrainSettings,
     "export": ExportSettings,
     "policy": PolicySettings,
+    "features": FeaturesSettings,
 }
 
 
@@ -282,6 +302,7 @@ class TrainerSettings(BaseSettings):
     train: TrainSettings = Field(default_factory=TrainSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    features: FeaturesSettings = Field(default_factory=FeaturesSettings)
 
     @classmethod
     def settings_customise_sources(

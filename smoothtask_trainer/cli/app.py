@@ -14,6 +14,7 @@ import typer
 from smoothtask_trainer import __version__
 from smoothtask_trainer.cli import collect as _collect
 from smoothtask_trainer.cli import export as _export
+from smoothtask_trainer.cli import features as _features
 from smoothtask_trainer.cli import pipeline as _pipeline
 from smoothtask_trainer.cli import replay as _replay
 from smoothtask_trainer.cli import report as _report
@@ -74,6 +75,7 @@ def root(
 app.command("collect", rich_help_panel="Data", epilog=_collect.EPILOG)(_collect.collect)
 app.command("simulate", rich_help_panel="Data", epilog=_simulate.EPILOG)(_simulate.simulate)
 app.command("validate", rich_help_panel="Data", epilog=_validate.EPILOG)(_validate.validate)
+app.command("features", rich_help_panel="Data", epilog=_features.EPILOG)(_features.features)
 app.command("train", rich_help_panel="Model", epilog=_train.EPILOG)(_train.train)
 app.command("pipeline", rich_help_panel="Automation", epilog=_pipeline.EPILOG)(_pipeline.pipeline)
 app.command("export", rich_help_panel="Model", epilog=_export.EPILOG)(_export.export)

@@ -24,6 +24,24 @@ def option(*decls: str, help: str, panel: str | None = None, **kw: Any) -> Any: 
 JsonOpt = Annotated[bool, option("--json", help="Print exactly one JSON document on stdout (for CI).")]
 QuietOpt = Annotated[bool, option("--quiet", "-q", help="Print only the essential result (a path or a count).")]
 DbOpt = Annotated[Path, option("--db", help="The SQLite snapshot store.", dir_okay=False)]
+DbInOpt = Annotated[Path | None, option("--db", help="The SQLite snapshot store (or --features).", dir_okay=False)]
+FeaturesOpt = Annotated[
+    Path | None,
+    option(
+        "--features",
+        help="A Parquet feature dataset built by the features command, instead of --db (docs/scale.md).",
+        file_okay=False,
+    ),
+]
+
+
+def one_input(db: Path | None, features: Path | None) -> None:
+    """Exactly one of --db and --features."""
+    if (db is None) == (features is None):
+        given = "both" if db is not None else "neither"
+        raise typer.BadParameter(
+            f"give the store with --db or a feature dataset with --features ({given} given)", param_hint="'--db'"
+        )
 
 
 ReportOpt = Annotated[

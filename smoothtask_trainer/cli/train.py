@@ -25,7 +25,8 @@ def train(
     state: AppState,
     overrides: dict,
     outputs: ModelOutputs,
-    db: o.DbOpt,
+    db: o.DbInOpt = None,
+    features: o.FeaturesOpt = None,
     report_html: o.ReportOpt = None,
 ) -> None:
     """Train the app-group ranker and export it (ONNX for the daemon, JSON/CBM for Python).
@@ -36,14 +37,20 @@ def train(
     ranker's on each measure that could be computed is refused (exit 3, no file written) unless
     --allow-worse-than-stub.
     """
-    from smoothtask_trainer.services import report_parts
     from smoothtask_trainer.services.train import train as run_train
 
-    report_parts.check(report_html, ("store", db), *outputs.by_format().items())
+    o.one_input(db, features)
+    if features is not None:
+        from smoothtask_trainer.services.features_use import train_features as run_train
+    from smoothtask_trainer.services import report_parts
+
+    report_parts.check(report_html, ("store", db or features), *outputs.by_format().items())
     out = state.out
     settings = state.settings(overrides)
     with out.step_progress() as bars:
-        report = run_train(db, outputs.by_format(), settings.train, settings.dataset, on_progress=bars and bars.train)
+        report = run_train(
+            db or features, outputs.by_format(), settings.train, settings.dataset, on_progress=bars and bars.train
+        )
     if report_html is not None:
         report.report = report_parts.for_train(report, report_html)
     for warning in report.warnings:

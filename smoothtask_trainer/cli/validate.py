@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.options import DbOpt, examples, option
+from smoothtask_trainer.cli.options import DbInOpt, FeaturesOpt, examples, one_input, option
 from smoothtask_trainer.cli.reports import focus_line, line, table
 from smoothtask_trainer.cli.state import AppState
 from smoothtask_trainer.errors import EXIT_GATE
@@ -20,6 +20,7 @@ EPILOG = examples(
     "smoothtask-trainer validate --db store.db",
     "smoothtask-trainer validate --db store.db --min-snapshots 500 --labels rules --json",
     "smoothtask-trainer validate --db store.db --max-snapshots 1000 --features-out features.parquet",
+    "smoothtask-trainer validate --features features/ --since 2026-01-01 --max-snapshots 100000",
 )
 
 
@@ -27,7 +28,8 @@ EPILOG = examples(
 def validate(
     state: AppState,
     overrides: dict,
-    db: DbOpt,
+    db: DbInOpt = None,
+    features: FeaturesOpt = None,
     features_out: Annotated[
         Path | None,
         option(
@@ -43,11 +45,17 @@ def validate(
     daemon's dead features flagged), the label source and its distribution, PSI units and the daemon's
     cached-CPU zeros, then applies the gates.
     """
-    from smoothtask_trainer.services.validate import validate as run_validate
-
+    one_input(db, features)
     out = state.out
     settings = state.settings(overrides)
-    report = run_validate(db, settings.validation, settings.dataset, features_out)
+    if features is not None:
+        from smoothtask_trainer.services.features_use import validate_features
+
+        report = validate_features(features, settings.validation, settings.dataset, features_out)[0]
+    else:
+        from smoothtask_trainer.services.validate import validate as run_validate
+
+        report = run_validate(db, settings.validation, settings.dataset, features_out)
     for warning in report.warnings:
         out.warn(warning)
     out.emit(report, lambda console: _render(console, report, out.verbose), quiet_line="ok" if report.ok else "failed")

@@ -208,6 +208,10 @@ def _detect(items: list[str]) -> list[rd.Source]:
     return unique
 
 
+#: Expand and detect inputs as `collect` does (used by `features`, which splits them across workers).
+detect_sources = _detect
+
+
 def _unreadable(path: str) -> str | None:
     """Why a file found in an input directory cannot be read (None: it can)."""
     try:

@@ -69,8 +69,8 @@ def validate_and_build(
     con = store.open_readonly(db)
     try:
         with translated(db, "reading"):
-            stats = _store_stats(con)
-            snaps = _snapshot_checks(con)
+            stats = store_stats(con)
+            snaps = snapshot_checks(con)
             unfilled = unfilled_signals(con)
         ds: Dataset | None = None
         build_error: str | None = None
@@ -83,25 +83,38 @@ def validate_and_build(
     finally:
         con.close()
     report = ValidationReport(db=str(db), ok=True, stats=stats, window_snapshots=0, rows=0, unfilled=unfilled, **snaps)
+    return finish_report(report, ds, build_error, validation, dataset, out_path, started), ds
+
+
+def finish_report(
+    report: ValidationReport,
+    ds: Dataset | None,
+    build_error: str | None,
+    validation: ValidationSettings,
+    dataset: DatasetSettings,
+    out_path: Path | None,
+    started: float,
+) -> ValidationReport:
+    """Describe the dataset, write the training matrix, apply the gates (a store's or a feature dataset's)."""
     if ds is not None:
-        _describe(report, ds, dataset.labels)
+        describe_dataset(report, ds, dataset.labels)
         report.focus = focus.of_dataset(ds, None, dataset.attention_horizon_s, {}, FOCUS_WINDOW)
         if out_path is not None:
             write_features(ds, out_path)
             report.features_out = str(out_path)
     elif build_error:
         report.warnings.append(build_error)
-    report.gates = _gates(report, validation, ds)
+    report.gates = apply_gates(report, validation, ds)
     report.ok = all(g.passed for g in report.gates)
     report.seconds = round(time.perf_counter() - started, 3)
-    return report, ds
+    return report
 
 
 #: What `validate` evaluates the stub ranker's future focus on: every snapshot of the dataset (no model, no split).
 FOCUS_WINDOW = "every snapshot of the dataset window"
 
 
-def _store_stats(con: sqlite3.Connection) -> StoreStats:
+def store_stats(con: sqlite3.Connection) -> StoreStats:
     one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
     first = one(
         "SELECT timestamp, julianday(timestamp) FROM snapshots WHERE julianday(timestamp) IS NOT NULL "
@@ -123,7 +136,7 @@ def _store_stats(con: sqlite3.Connection) -> StoreStats:
     )
 
 
-def _snapshot_checks(con: sqlite3.Connection) -> dict[str, object]:
+def snapshot_checks(con: sqlite3.Connection) -> dict[str, object]:
     """PSI units and the daemon's cached-CPU zeros, from the snapshot table."""
     n, psi_max, zeros = con.execute(
         "SELECT COUNT(*), MAX(psi_cpu_some_avg10), SUM(COALESCE(cpu_user, 0) = 0 AND COALESCE(cpu_system, 0) = 0 "
@@ -139,7 +152,7 @@ def _snapshot_checks(con: sqlite3.Connection) -> dict[str, object]:
     }
 
 
-def _describe(report: ValidationReport, ds: Dataset, requested: str) -> None:
+def describe_dataset(report: ValidationReport, ds: Dataset, requested: str) -> None:
     report.window_snapshots = int(ds.stats.get("snapshots_in_window", ds.n_queries))
     report.rows = ds.n_rows
     sizes = ds.query_sizes()
@@ -264,7 +277,7 @@ def require_ranking_signal(ds: Dataset) -> None:
         )
 
 
-def _gates(report: ValidationReport, v: ValidationSettings, ds: Dataset | None) -> list[Gate]:
+def apply_gates(report: ValidationReport, v: ValidationSettings, ds: Dataset | None) -> list[Gate]:
     s = report.stats
     median = report.rows_per_query.median if report.rows_per_query else 0.0
     signal = report.labels.signal_ratio if report.labels else 0.0

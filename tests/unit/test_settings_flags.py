@@ -22,6 +22,7 @@ COMMANDS = {
     "validation": (["validate", "--db", "s.db"], "smoothtask_trainer.services.validate.validate"),
     "train": (["train", "--db", "s.db"], "smoothtask_trainer.services.train.train"),
     "policy": (["tune", "--db", "s.db", "--output", "o.yml"], "smoothtask_trainer.services.tune.tune"),
+    "features": (["features", "x.jsonl", "--out", "ds"], "smoothtask_trainer.services.features.build_features"),
 }
 FLAGGED = [doc for doc in all_settings() if doc.flag is not None]
 DATES = ["2026-01-02", "2026-01-02T03:04:05", "2026-01-02 03:04:05", "2026-01-02T03:04:05+02:00", "yesterday", ""]

@@ -1,0 +1,246 @@
+"""`features`: many snapshot logs -> one Parquet feature dataset, built on a Dask cluster (docs/scale.md).
+
+The unit of work is a source file (`features_shard.build_shard`): a worker ingests it into a private store with
+`collect` and builds its rows with `build_dataset`, so the rows are the ones the single-machine path makes. The
+cluster is a local one (worker processes on this machine) or an existing one (``scheduler``). This process is the
+only writer of the manifest: it records each shard as its task completes, so an interrupted run keeps what was
+done, and the next run skips sources whose sha256 is unchanged and rebuilds the ones that changed. A worker that
+dies mid-task (killed, out of memory) is replaced and its task rerun by Dask; a source that fails is reported with
+its reason while the others complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from smoothtask_trainer.errors import ClusterError, ConfigError, Interrupted, opt
+from smoothtask_trainer.files import refuse_same_files
+from smoothtask_trainer.schemas.features import FeaturesResult, SourceReport
+from smoothtask_trainer.services import features_manifest as mf
+from smoothtask_trainer.services.features_shard import ROW_SETTINGS, SHARD_FORMAT, build_shard
+from smoothtask_trainer.settings import CollectSettings, DatasetSettings, FeaturesSettings
+
+#: Called with each source's report as its task completes, and the number of sources.
+SourceFn = Callable[[SourceReport, int], None]
+#: How often Dask reruns a task whose worker died before it gives up on the source.
+ALLOWED_FAILURES = 3
+#: Seconds to wait for an existing scheduler to answer.
+CONNECT_TIMEOUT_S = 15
+
+
+def build_features(
+    sources: Sequence[str | Path],
+    out: str | Path,
+    settings: FeaturesSettings | None = None,
+    dataset: DatasetSettings | None = None,
+    collect: CollectSettings | None = None,
+    on_source: SourceFn | None = None,
+) -> FeaturesResult:
+    """Build or update the feature dataset `out` from `sources` on a Dask cluster.
+
+    Args:
+        sources: Snapshot logs (files, directories, globs), every kind `collect` reads except stdin.
+        out: The dataset directory (created; an existing dataset is updated).
+        settings: `[features]`: local workers, or an existing scheduler; how hosts are named.
+        dataset: `[dataset]`: the label mode and its parameters (the window and sample apply when reading).
+        collect: `[collect]`: bad-record tolerance per source.
+        on_source: Progress: called as each source completes.
+
+    Returns:
+        Per-source reports; `ok` is False when a source failed (the others are in the dataset).
+
+    Raises:
+        ConfigError: No input, stdin, or both local workers and a scheduler.
+        InputNotFoundError / InputFormatError: A named source is missing or not a snapshot log.
+        OutputPathError: `out` is a file, not a dataset, or an input.
+        ClusterError: The scheduler cannot be reached or the local cluster cannot start.
+        Interrupted: Ctrl-C; the sources completed so far are in the dataset.
+    """
+    from smoothtask_trainer.services.collect import detect_sources
+
+    started = time.perf_counter()
+    settings, dataset, collect = (
+        settings or FeaturesSettings(),
+        dataset or DatasetSettings(),
+        collect or CollectSettings(),
+    )
+    if settings.workers is not None and settings.scheduler is not None:
+        raise ConfigError(
+            f"{opt('features.workers')} sizes a local cluster and {opt('features.scheduler')} names an existing one",
+            hint="give one of them",
+        )
+    if settings.scheduler is not None and not settings.scheduler.startswith(("tcp://", "tls://")):
+        raise ConfigError(
+            f"{opt('features.scheduler')} {settings.scheduler}: not a Dask scheduler address",
+            hint="give it as tcp://HOST:8786",
+        )
+    if not sources:
+        raise ConfigError("no input given", hint="name one or more snapshot files or directories")
+    files = detect_sources([str(s) for s in sources])
+    if any(f.is_stdin for f in files):
+        raise ConfigError("'-' (stdin) cannot be split across workers", hint="write the stream to a file first")
+    out = Path(out)
+    refuse_same_files([("snapshot log", f.path) for f in files], [("dataset", out)])
+    inside = [f.path for f in files if Path(os.path.realpath(f.path)).is_relative_to(os.path.realpath(out))]
+    if inside:
+        raise ConfigError(f"snapshot log {inside[0]} is inside the dataset {out}", hint="choose another directory")
+    manifest = mf.read_manifest(out)
+    out.mkdir(parents=True, exist_ok=True)
+    row_settings = {"shard_format": SHARD_FORMAT, **{k: getattr(dataset, k) for k in ROW_SETTINGS}}
+    if manifest.get("row_settings") != row_settings:  # built with other labels: every source is redone
+        manifest = {"format": mf.DATASET_FORMAT, "row_settings": row_settings, "sources": {}}
+    mf.sweep(out, mf.shard_files(manifest))
+    jobs = []
+    for f in files:
+        path = os.path.realpath(f.path)
+        entry = manifest["sources"].get(path)
+        known = entry["sha256"] if entry and entry.get("status") == "built" and mf.complete(out, entry) else None
+        jobs.append(
+            {
+                "source": path,
+                "kind": f.kind,
+                "host": mf.host_of(path, settings.host_from),
+                "out": str(out.resolve()),
+                "known_sha": known,
+                "dataset": {k: getattr(dataset, k) for k in ROW_SETTINGS},
+                "collect": collect.model_dump(),
+            }
+        )
+    reports: dict[str, SourceReport] = {}
+    try:
+        with _client(settings, len(jobs)) as (client, address):
+            workers = len(client.scheduler_info()["workers"])
+            for report in _run(client, jobs):
+                reports[report.source] = report
+                _record(out, manifest, report)
+                if on_source is not None:
+                    on_source(report, len(jobs))
+    except KeyboardInterrupt:
+        mf.sweep(out, mf.shard_files(manifest))  # the local workers are stopped: no file is being written
+        raise Interrupted(
+            f"interrupted; {len(reports)} of {len(jobs)} source(s) completed and are recorded in {out}",
+            hint="run the same command again: completed sources are skipped",
+        ) from None
+    mf.sweep(out, mf.shard_files(manifest))
+    ordered = [reports.get(j["source"]) or _not_attempted(j) for j in jobs]
+    everything = mf.entries(manifest)
+    return FeaturesResult(
+        dataset=str(out),
+        ok=all(r.status in ("built", "already-built") for r in ordered),
+        scheduler=address,
+        workers=workers,
+        sources=ordered,
+        rows=sum(e.rows for e in everything),
+        snapshots=sum(s.snapshots for e in everything for s in e.shards),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _run(client: Any, jobs: list[dict[str, Any]]) -> Iterator[SourceReport]:
+    """Submit one task per source; yield each report as its task completes."""
+    from dask.distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(build_shard, job, key=f"features-{run}-{i}", pure=False, retries=0): job
+        for i, job in enumerate(jobs)
+    }
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                raw = future.result()
+            except Exception as exc:  # noqa: BLE001 - a task Dask gave up on (its worker died every time)
+                raw = {**_base(job), "status": "failed", "error": _task_error(exc)}
+            yield SourceReport.model_validate(raw)
+    except KeyboardInterrupt:
+        client.cancel(list(futures), force=True)
+        raise
+
+
+def _task_error(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return f"the worker running it died {ALLOWED_FAILURES + 1} times (out of memory? killed?)"
+    return f"{name}: {exc}"
+
+
+def _base(job: dict[str, Any]) -> dict[str, Any]:
+    return {"source": job["source"], "kind": job["kind"], "host": job["host"]}
+
+
+def _not_attempted(job: dict[str, Any]) -> SourceReport:
+    return SourceReport.model_validate({**_base(job), "status": "not-attempted"})
+
+
+def _record(out: Path, manifest: dict[str, Any], report: SourceReport) -> None:
+    """Record a completed source in the manifest (atomically, at once: a later crash keeps it)."""
+    if report.status == "already-built":
+        return
+    old = manifest["sources"].pop(report.source, None)
+    if report.status == "built":
+        manifest["sources"][report.source] = report.model_dump(mode="json", exclude={"warnings"})
+    mf.write_manifest(out, manifest)
+    if old is not None:  # the shards of the source's previous bytes, unless the new ones have the same names
+        mf.sweep(out, mf.shard_files(manifest))
+
+
+@contextlib.contextmanager
+def _client(settings: FeaturesSettings, n_jobs: int) -> Iterator[tuple[Any, str]]:
+    """A Dask client on the scheduler `settings` names, or on a local cluster that is closed (its worker processes
+    stopped) on the way out, whatever happens."""
+    import dask
+    from dask.distributed import Client
+
+    config = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES, "distributed.admin.tick.limit": "60s"}
+    with dask.config.set(config):
+        if settings.scheduler is not None:
+            try:
+                client = Client(settings.scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(
+                    f"cannot reach the Dask scheduler {settings.scheduler}: {exc}",
+                    hint=f"start one with `dask scheduler` and workers with `dask worker ADDRESS`, or leave out "
+                    f"{opt('features.scheduler')} to run on a local cluster",
+                ) from None
+            try:
+                yield client, settings.scheduler
+            finally:
+                client.close()
+            return
+        cluster = _local_cluster(settings, n_jobs)
+        try:
+            client = Client(cluster)
+            try:
+                yield client, cluster.scheduler_address
+            finally:
+                client.close()
+        finally:
+            with contextlib.suppress(Exception):
+                cluster.close()
+
+
+def _local_cluster(settings: FeaturesSettings, n_jobs: int) -> Any:
+    from dask.distributed import LocalCluster
+
+    workers = settings.workers or max(1, min(os.cpu_count() or 1, n_jobs))
+    try:
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            scheduler_port=0,
+            dashboard_address=None,
+            memory_limit=f"{settings.worker_memory_mb}MB",
+            silence_logs=logging.ERROR,
+        )
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {exc}") from None
