@@ -35,6 +35,12 @@ FeaturesOpt = Annotated[
 ]
 
 
+HostOpt = Annotated[
+    str | None,
+    option("--host", help="With --features: the host to replay (needed when the dataset holds several)."),
+]
+
+
 def one_input(db: Path | None, features: Path | None) -> None:
     """Exactly one of --db and --features."""
     if (db is None) == (features is None):
@@ -52,3 +58,9 @@ ReportOpt = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+def report_needs_store(report: Path | None, features: Path | None) -> None:
+    """--report draws from a store: not with --features."""
+    if report is not None and features is not None:
+        raise typer.BadParameter("the report reads a store: give --db to write it", param_hint="'--report'")

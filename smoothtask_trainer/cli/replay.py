@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.options import DbOpt, ReportOpt, examples, option
+from smoothtask_trainer.cli.options import (
+    DbInOpt,
+    FeaturesOpt,
+    HostOpt,
+    ReportOpt,
+    examples,
+    one_input,
+    option,
+    report_needs_store,
+)
 from smoothtask_trainer.cli.reports import focus_line, line, table
 from smoothtask_trainer.cli.state import AppState
 
@@ -17,6 +26,7 @@ EPILOG = examples(
     "smoothtask-trainer replay --db store.db --ranker stub --ncpu 8",
     "smoothtask-trainer replay --db store.db --model model.onnx --daemon-config /etc/smoothtask/smoothtask.yml",
     "smoothtask-trainer replay --db store.db --rules-only --classes-out classes.csv --json",
+    "smoothtask-trainer replay --features features/ --host desk-07 --model model.onnx --ncpu 8",
 )
 RANKER = "Ranker"
 
@@ -25,7 +35,9 @@ RANKER = "Ranker"
 def replay(
     state: AppState,
     overrides: dict,
-    db: DbOpt,
+    db: DbInOpt = None,
+    features: FeaturesOpt = None,
+    host: HostOpt = None,
     model: Annotated[
         Path | None, option("--model", help="Rank with this ONNX model (hybrid mode).", dir_okay=False, panel=RANKER)
     ] = None,
@@ -76,7 +88,9 @@ def replay(
     from smoothtask_trainer.services.replay import PolicySpec, against_policy, choose_ranker
     from smoothtask_trainer.services.replay import replay as run_replay
 
-    report_parts.check(report_html, ("store", db), ("model", model), ("daemon config", daemon_config),
+    one_input(db, features)
+    report_needs_store(report_html, features)
+    report_parts.check(report_html, ("store", db or features), ("model", model), ("daemon config", daemon_config),
                        ("classes output", classes_out))  # fmt: skip
     settings = state.settings(overrides)
     config = read_daemon_config(daemon_config) if daemon_config is not None else None
@@ -88,6 +102,8 @@ def replay(
         other = against_policy(against_model, other_config, PolicySpec(kind, path, thresholds))
     report = run_replay(
         db,
+        features=features,
+        host=host,
         ranker=kind,
         model=path,
         thresholds=thresholds,

@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from smoothtask_trainer.cli.command import command
-from smoothtask_trainer.cli.options import DbOpt, ReportOpt, examples, option
+from smoothtask_trainer.cli.options import (
+    DbInOpt,
+    FeaturesOpt,
+    HostOpt,
+    ReportOpt,
+    examples,
+    one_input,
+    option,
+    report_needs_store,
+)
 from smoothtask_trainer.cli.reports import line, table
 from smoothtask_trainer.cli.state import AppState
 
@@ -18,6 +27,7 @@ EPILOG = examples(
     "smoothtask-trainer tune --db store.db --model model.onnx --daemon-config /etc/smoothtask/smoothtask.yml "
     "--output smoothtask.tuned.yml --ncpu 8",
     "smoothtask-trainer tune --db store.db --ranker stub --output t.yml --trials 50 --json",
+    "smoothtask-trainer tune --features features/ --host desk-07 --model model.onnx --output t.yml",
 )
 
 
@@ -25,8 +35,10 @@ EPILOG = examples(
 def tune(
     state: AppState,
     overrides: dict,
-    db: DbOpt,
     output: Annotated[Path, option("--output", "-o", help="Where to write the tuned config (YAML).", dir_okay=False)],
+    db: DbInOpt = None,
+    features: FeaturesOpt = None,
+    host: HostOpt = None,
     model: Annotated[
         Path | None, option("--model", help="Replay with this ONNX model (hybrid).", dir_okay=False)
     ] = None,
@@ -53,10 +65,15 @@ def tune(
     from smoothtask_trainer.services import report_parts
     from smoothtask_trainer.services.tune import tune_policy
 
-    report_parts.check(report_html, ("store", db), ("model", model), ("daemon config", daemon_config),
+    one_input(db, features)
+    report_needs_store(report_html, features)
+    report_parts.check(report_html, ("store", db or features), ("model", model), ("daemon config", daemon_config),
                        ("tuned config", output))  # fmt: skip
     settings = state.settings(overrides)
-    report = tune_policy(db, output, daemon_config, model, stub=ranker == "stub", settings=settings.policy, force=force)
+    report = tune_policy(
+        db, output, daemon_config, model, stub=ranker == "stub", settings=settings.policy, force=force,
+        features=features, host=host,
+    )  # fmt: skip
     if report_html is not None:
         report.report = report_parts.for_tune(report, report_html, daemon_config, settings.policy)
     state.out.emit(report, lambda console: _render(console, report), quiet_line=str(output))

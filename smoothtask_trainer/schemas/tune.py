@@ -23,6 +23,7 @@ class KnobReport(BaseModel):
 
 class TuneReport(BaseModel):
     db: str
+    fingerprint: str = Field("", description="a short identity of what was tuned (the store's, or the sources')")
     snapshots: int
     tuning_snapshots: int
     holdout_snapshots: int

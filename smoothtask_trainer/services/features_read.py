@@ -95,14 +95,7 @@ def read_rows(path: str | Path, opts: DatasetSettings | None = None, training: b
     import pyarrow.dataset as pds
 
     opts = opts or DatasetSettings()
-    out, manifest = mf.open_dataset_manifest(path)
-    built = (manifest.get("row_settings") or {}).get("shard_format")
-    if built != SHARD_FORMAT:
-        raise InputFormatError(
-            f"shards of format {built}, this version reads format {SHARD_FORMAT}",
-            path=out / mf.MANIFEST,
-            hint=f"build it again: smoothtask-trainer features LOGS... --out {out}",
-        )
+    out, manifest = read_manifest_checked(path)
     check_label_settings(manifest, opts)
     arrow = open_arrow(out, manifest)
     keys = arrow.to_table(columns=_KEYS, filter=window_filter(opts, training=False))
@@ -129,6 +122,19 @@ def read_rows(path: str | Path, opts: DatasetSettings | None = None, training: b
     used = set(frame["host"].unique())
     sources = [e for e in mf.entries(manifest) if e.host in used]
     return frame, sources
+
+
+def read_manifest_checked(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The dataset directory and its manifest, whose shards this version can read."""
+    out, manifest = mf.open_dataset_manifest(path)
+    built = (manifest.get("row_settings") or {}).get("shard_format")
+    if built != SHARD_FORMAT:
+        raise InputFormatError(
+            f"shards of format {built}, this version reads format {SHARD_FORMAT}",
+            path=out / mf.MANIFEST,
+            hint=f"build it again: smoothtask-trainer features LOGS... --out {out}",
+        )
+    return out, manifest
 
 
 def check_label_settings(manifest: dict[str, Any], opts: DatasetSettings) -> None:

@@ -27,7 +27,7 @@ from smoothtask_trainer.schemas.replay import (
     Unreachable,
 )
 from smoothtask_trainer.services import replay_engine as eng
-from smoothtask_trainer.services import replay_load, replay_metrics
+from smoothtask_trainer.services import replay_input, replay_metrics
 from smoothtask_trainer.services.tables import check_table_output, write_table
 from smoothtask_trainer.settings import DatasetSettings, PolicySettings
 from smoothtask_trainer.sqlite_errors import translated
@@ -79,7 +79,7 @@ def against_policy(model: Path | None, config: Any | None, this: PolicySpec) -> 
 
 
 def replay(
-    db: str | Path,
+    db: str | Path | None,
     *,
     ranker: str = "none",
     model: Path | None = None,
@@ -89,42 +89,42 @@ def replay(
     against: PolicySpec | None = None,
     settings: PolicySettings | None = None,
     focus_horizon_s: float | None = None,
+    features: str | Path | None = None,
+    host: str | None = None,
 ) -> ReplayReport:
-    """Replay the daemon's policy on a store and summarise it; optionally write every decision, and replay a
-    second policy (`against`) on the same snapshots with the decisions that differ. `settings` gives the harm
-    definition of the log's outcomes (`harm_latency_ms`, `harm_horizon_s`); `focus_horizon_s` the look-ahead of
-    the label-free future-focus evaluation (default `dataset.attention_horizon_s`'s)."""
+    """Replay the daemon's policy on a store (or one `host` of a feature dataset, `features`) and summarise it;
+    optionally write every decision, and replay a second policy (`against`) on the same snapshots with the
+    decisions that differ. `settings` gives the harm definition of the log's outcomes (`harm_latency_ms`,
+    `harm_horizon_s`); `focus_horizon_s` the look-ahead of the label-free future-focus evaluation (default
+    `dataset.attention_horizon_s`'s). A feature dataset has no process rows: no applied-class check."""
     started = time.perf_counter()
     ncpu = ncpu or os.cpu_count() or 1
     t = ref.thresholds_of(thresholds)
-    out_path = check_table_output(classes_out, db, "classes_out", "classes output")
-    con = store.open_readonly(db)
-    try:
-        with translated(db, "reading"):
-            g, s, extra = replay_load.load_store(con, db)
-            teacher = extra["teacher_grade"]
-            if s.snapshot_id.size == 0:
-                raise ConfigError(f"{db} holds no snapshots to replay", hint="collect snapshot logs into it first")
-            scores = _scores(db, ranker, model, g, s)
-            d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
-            report = _summarise(str(db), ranker, model, ncpu, t, g, s, extra, d, teacher)
-            horizon = focus_horizon_s if focus_horizon_s is not None else DatasetSettings().attention_horizon_s
-            report.focus = replay_metrics.future_focus(g, s, extra, scores if ranker == "model" else None, horizon)
-            report.churn = replay_metrics.churn_and_lag(g, s, d, extra)
-            report.applied = replay_metrics.applied_check(con, g, s, d)
-            p = settings or PolicySettings()
-            report.outcomes = replay_metrics.outcomes(s, p.harm_horizon_s, p.harm_latency_ms)
-            if against is not None:
-                t2 = ref.thresholds_of(against.thresholds)
-                scores2 = _scores(db, against.ranker, against.model, g, s)
-                d2 = eng.replay(g, s, t2, scores=scores2, ncpu=ncpu)
-                report.against = _summarise(str(db), against.ranker, against.model, ncpu, t2, g, s, extra, d2, teacher)
-                report.against.churn = replay_metrics.churn_and_lag(g, s, d2, extra)
-                model2 = scores2 if against.ranker == "model" else None
-                report.against.focus = replay_metrics.future_focus(g, s, extra, model2, horizon)
-                report.diff = _diff(g, s, d, d2)
-    finally:
-        con.close()
+    out_path = check_table_output(classes_out, features if features is not None else db, "classes_out",
+                                  "classes output")  # fmt: skip
+    inp = replay_input.from_features(features, host) if features is not None else replay_input.from_store(db)
+    g, s, extra = inp.g, inp.s, inp.extra
+    teacher = extra["teacher_grade"]
+    if s.snapshot_id.size == 0:
+        raise ConfigError(f"{inp.name} holds no snapshots to replay", hint="collect snapshot logs into it first")
+    scores = _scores(inp, ranker, model)
+    d = eng.replay(g, s, t, scores=scores, ncpu=ncpu)
+    report = _summarise(inp.name, ranker, model, ncpu, t, g, s, extra, d, teacher)
+    horizon = focus_horizon_s if focus_horizon_s is not None else DatasetSettings().attention_horizon_s
+    report.focus = replay_metrics.future_focus(g, s, extra, scores if ranker == "model" else None, horizon)
+    report.churn = replay_metrics.churn_and_lag(g, s, d, extra)
+    report.applied = _applied(inp.db, g, s, d)
+    p = settings or PolicySettings()
+    report.outcomes = replay_metrics.outcomes(s, p.harm_horizon_s, p.harm_latency_ms)
+    if against is not None:
+        t2 = ref.thresholds_of(against.thresholds)
+        scores2 = _scores(inp, against.ranker, against.model)
+        d2 = eng.replay(g, s, t2, scores=scores2, ncpu=ncpu)
+        report.against = _summarise(inp.name, against.ranker, against.model, ncpu, t2, g, s, extra, d2, teacher)
+        report.against.churn = replay_metrics.churn_and_lag(g, s, d2, extra)
+        model2 = scores2 if against.ranker == "model" else None
+        report.against.focus = replay_metrics.future_focus(g, s, extra, model2, horizon)
+        report.diff = _diff(g, s, d, d2)
     if out_path is not None:
         _write_classes(out_path, s.snapshot_id[g.snap], g.app_group_id, d)
         report.classes_out = str(out_path)
@@ -132,11 +132,23 @@ def replay(
     return report
 
 
-def _scores(db: str | Path, ranker: str, model: Path | None, g: eng.Groups, s: eng.Snapshots) -> np.ndarray | None:
+def _applied(db: Path | None, g: eng.Groups, s: eng.Snapshots, d: eng.Decisions) -> Any:
+    """The applied-class check, from the store's process rows (None without a store)."""
+    if db is None:
+        return None
+    con = store.open_readonly(db)
+    try:
+        with translated(db, "reading"):
+            return replay_metrics.applied_check(con, g, s, d)
+    finally:
+        con.close()
+
+
+def _scores(inp: replay_input.ReplayInput, ranker: str, model: Path | None) -> np.ndarray | None:
     if ranker == "stub":
-        return eng.stub_scores(g)
+        return eng.stub_scores(inp.g)
     if ranker == "model":
-        return replay_load.cached_model_scores(db, model, g, s)  # type: ignore[arg-type]
+        return inp.model_scores(model)  # type: ignore[arg-type]
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -114,30 +114,43 @@ def model_scores(db: Path, model: Path, g: Groups, s: Snapshots, ds: Dataset | N
     """The ONNX model's score per row, fed the contract's 51 features as the daemon feeds them (NaN: no vector,
     which the daemon scores 0.5). `ds`: the store's dataset when the caller built it (any labels; its unlabelled
     rows count too), used when it covers every group row; else one is built here."""
-    import onnxruntime as ort
-
     from smoothtask_trainer.services.dataset import build_dataset
     from smoothtask_trainer.settings import DatasetSettings
 
+    session = _session(model)
+    X, query, gid = _rows(ds)
+    if X.shape[0] != g.snap.size:  # a window of the store, or no dataset: build one over every snapshot
+        X, query, gid = _rows(build_dataset(db, DatasetSettings(labels="rules")))
+    out = _run(session, X)
+    by_key = {(int(q), i): v for q, i, v in zip(query, gid, out, strict=True)}
+    sids = s.snapshot_id[g.snap]
+    return np.array([by_key.get((int(sid), gid), np.nan) for sid, gid in zip(sids, g.app_group_id, strict=True)])
+
+
+def onnx_scores(model: Path, X: np.ndarray) -> np.ndarray:
+    """The ONNX model's score of each row of the 51 features `X`."""
+    return _run(_session(model), X)
+
+
+def _session(model: Path) -> Any:
+    import onnxruntime as ort
+
     try:
-        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for unreadable files
         raise InputFormatError(
             f"{model} is not an ONNX model onnxruntime can load: {exc}",
             hint="pass the .onnx file that train or export wrote",
         ) from exc
-    X, query, gid = _rows(ds)
-    if X.shape[0] != g.snap.size:  # a window of the store, or no dataset: build one over every snapshot
-        X, query, gid = _rows(build_dataset(db, DatasetSettings(labels="rules")))
+
+
+def _run(session: Any, X: np.ndarray) -> np.ndarray:
     name = session.get_inputs()[0].name
     X = np.ascontiguousarray(X, dtype=np.float32)
     try:
-        out = np.asarray(session.run(None, {name: X})[0], dtype=np.float64).reshape(len(X), -1)[:, 0]
+        return np.asarray(session.run(None, {name: X})[0], dtype=np.float64).reshape(len(X), -1)[:, 0]
     except Exception:  # noqa: BLE001 - a model with a fixed batch of 1: one group at a time, as the daemon runs it
-        out = np.array([float(np.ravel(session.run(None, {name: X[i : i + 1]})[0])[0]) for i in range(len(X))])
-    by_key = {(int(q), i): v for q, i, v in zip(query, gid, out, strict=True)}
-    sids = s.snapshot_id[g.snap]
-    return np.array([by_key.get((int(sid), gid), np.nan) for sid, gid in zip(sids, g.app_group_id, strict=True)])
+        return np.array([float(np.ravel(session.run(None, {name: X[i : i + 1]})[0])[0]) for i in range(len(X))])
 
 
 def _stat(path: str | Path) -> tuple[str, int, int]:

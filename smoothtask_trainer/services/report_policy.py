@@ -89,7 +89,7 @@ def policy_section(
     _class_mix(page, parts, runs, f"{g.snap.size:,} decisions ({what}, {ncpu} CPUs)")
     _psi(page, parts, s, runs, p)
     _hysteresis(page, parts, g, s, extra, scores, ncpu, runs, curve)
-    _confusion(page, parts, db, g, s, extra, scores, ncpu, runs[-1])
+    _confusion(page, parts, db, g, s, extra, runs[-1])
     timeline(page, parts, g, s, extra, runs[-1].d, runs[-1].name)
 
 
@@ -218,13 +218,12 @@ def _hysteresis(page, parts, g, s, extra, scores, ncpu, runs, curve) -> None:  #
     )
 
 
-def _confusion(page, parts, db, g, s, extra, scores, ncpu, run) -> None:  # noqa: ANN001, PLR0913
+def _confusion(page, parts, db, g, s, extra, run) -> None:  # noqa: ANN001, PLR0913
     teacher, whose = extra["teacher_grade"], "the store's teacher classes"
     if not (teacher >= 0).any():
-        from smoothtask_trainer.services.tune import Replay
         from smoothtask_trainer.services.tune_cutoffs import rule_teacher_grades
 
-        teacher = rule_teacher_grades(db, Replay(g, s, extra, scores, s.snapshot_id.size, ncpu))
+        teacher = rule_teacher_grades(db, g, s)
         whose = "the rule teacher's classes (the project's own rules, not a person)"
     labelled = teacher >= 0
     if not labelled.any():

@@ -21,7 +21,8 @@ from smoothtask_trainer.contract.thresholds import DEFAULTS
 from smoothtask_trainer.errors import ConfigError
 from smoothtask_trainer.schemas.tune import KnobReport, Objective, TuneReport
 from smoothtask_trainer.services import replay_engine as eng
-from smoothtask_trainer.services import replay_load, replay_metrics, tune_input
+from smoothtask_trainer.services import replay_metrics, tune_input
+from smoothtask_trainer.services.replay_input import ReplayInput, from_features, from_store
 from smoothtask_trainer.services.tune_common import Replay, f_beta, harm
 from smoothtask_trainer.services.tune_cutoffs import CUTOFFS, tune_cutoffs
 from smoothtask_trainer.services.tune_latency import tune_sched_latency
@@ -173,22 +174,29 @@ def store_fingerprint(db: str | Path) -> str:
 
 
 def tune(
-    db: str | Path,
+    db: str | Path | None,
     *,
     thresholds: Mapping[str, Any] | None = None,
     ranker: str = "none",
     model: Path | None = None,
     settings: PolicySettings | None = None,
     force: bool = False,
+    features: str | Path | None = None,
+    host: str | None = None,
+    source: ReplayInput | None = None,
 ) -> TuneReport:
-    """Tune what the store can honestly tell; report every key with its status and reason."""
+    """Tune what the store (or one `host` of the feature dataset `features`, or a `source` already read) can
+    honestly tell; report every key with its status and reason."""
     started = time.perf_counter()
     p = settings or PolicySettings()
     t_in = {**DEFAULTS, **(thresholds or {})}
-    g, s, extra = replay_load.read_store(db)
+    if source is None:
+        source = from_features(features, host) if features is not None else from_store(db)  # type: ignore[arg-type]
+    g, s, extra = source.g, source.s, source.extra
     n = s.snapshot_id.size
     if n < 10:
-        raise ConfigError(f"{db} holds {n} snapshot(s): too few to tune and hold some out", hint="collect more logs")
+        raise ConfigError(f"{source.name} holds {n} snapshot(s): too few to tune and hold some out",
+                          hint="collect more logs")  # fmt: skip
     cut = int(round(n * (1 - p.holdout_fraction)))
     ncpu = p.ncpu or os.cpu_count() or 1
     knobs: dict[str, KnobReport] = {}
@@ -197,16 +205,17 @@ def tune(
     if ranker == "stub":
         scores = eng.stub_scores(g)
     elif ranker == "model":
-        scores = replay_load.cached_model_scores(db, model, g, s)  # type: ignore[arg-type]
+        scores = source.model_scores(model)  # type: ignore[arg-type]
     window = Replay(g, s, extra, scores, cut, ncpu)
     knobs["priority_hysteresis_stable_sec"], curve = tune_hysteresis(window, t_in, p, force)
     knobs.update(tune_sched_latency(s, cut, t_in, p, force))
-    knobs.update(tune_cutoffs(window, t_in, p, force, db))
+    knobs.update(tune_cutoffs(window, t_in, p, force, source.rule_teacher_grades))
     knobs[tune_input.IDLE] = tune_input.tune_idle_timeout(s, cut, t_in, p, force)
     knobs[tune_input.NOISY] = tune_input.tune_noisy_neighbour(g, s, cut, t_in, p, force)
     knobs[tune_input.GRACE] = tune_input.grace(t_in)
     return TuneReport(
-        db=str(db),
+        db=source.name,
+        fingerprint=source.fingerprint,
         snapshots=n,
         tuning_snapshots=cut,
         holdout_snapshots=n - cut,
@@ -228,11 +237,13 @@ def tune_policy(
     stub: bool = False,
     settings: PolicySettings | None = None,
     force: bool = False,
+    features: str | Path | None = None,
+    host: str | None = None,
 ) -> TuneReport:
     """Tune the daemon's thresholds from a store and write them (the Python API of `smoothtask-trainer tune`).
 
     Args:
-        db_path: The store.
+        db_path: The store (None with `features`: one `host` of that feature dataset instead).
         config_out: Where to write: a copy of `config_in` with only the tuned keys changed, or a complete
             `thresholds:` block.
         config_in: The daemon's YAML whose thresholds (and policy mode, model switch) are the starting point.
@@ -250,7 +261,7 @@ def tune_policy(
     config_path = Path(config_in) if config_in is not None else None
     config = read_daemon_config(config_path) if config_path is not None else None
     kind, model, _ = choose_ranker(Path(model_path) if model_path else None, stub, False, config)
-    tune_output.check_output(out, db_path, config_path)
+    tune_output.check_output(out, features if features is not None else db_path, config_path)
     report = tune(
         db_path,
         thresholds=config.thresholds if config else None,
@@ -258,11 +269,13 @@ def tune_policy(
         model=model,
         settings=settings,
         force=force,
+        features=features,
+        host=host,
     )
     after = {k: v.after for k, v in report.knobs.items()}
     values = {k: v for k, v in after.items() if report.knobs[k].status == "tuned"} if config else after
     model_sha = sha256_file(model) if model is not None else None
-    tune_output.write(out, config_path, values, tune_output.header(str(db_path), store_fingerprint(db_path), model_sha))
+    tune_output.write(out, config_path, values, tune_output.header(report.db, report.fingerprint, model_sha))
     report.output = str(out)
     return report
 

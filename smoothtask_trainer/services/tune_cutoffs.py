@@ -15,7 +15,7 @@ Either way `bg <= normal <= interactive <= crit`. No typer or rich here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from smoothtask_trainer.class_mix import CANONICAL, parse_class_mix
 from smoothtask_trainer.contract.policy import f32
+from smoothtask_trainer.errors import opt
 from smoothtask_trainer.schemas.tune import KnobReport, Objective
 from smoothtask_trainer.services import replay_engine as eng
 from smoothtask_trainer.services.tune_common import Replay, kept, short_cut
@@ -36,9 +37,10 @@ RULE_TEACHER_CAVEAT = (
 
 
 def tune_cutoffs(
-    w: Replay, t_in: Mapping[str, Any], p: PolicySettings, force: bool, db: str | Path
+    w: Replay, t_in: Mapping[str, Any], p: PolicySettings, force: bool, rule_grades: Callable[[], np.ndarray | None]
 ) -> dict[str, KnobReport]:
-    """The cut-offs by the budget when `policy.class_mix` is set, else by agreement with the labels."""
+    """The cut-offs by the budget when `policy.class_mix` is set, else by agreement with the labels (the store's
+    teacher classes, else `rule_grades()`: the rule teacher's, None when the input cannot tell them)."""
     if w.scores is None:
         return kept(
             CUTOFFS,
@@ -49,13 +51,17 @@ def tune_cutoffs(
         return tune_to_budget(w, t_in, parse_class_mix(p.class_mix), force)
     teacher, rule_teacher = w.extra["teacher_grade"], False
     if not (teacher >= 0).any():
-        teacher, rule_teacher = rule_teacher_grades(db, w), True
+        grades = rule_grades()
+        if grades is None:
+            why = "no teacher classes, and this feature dataset's labels are not the rule teacher's"
+            return kept(CUTOFFS, t_in, f"{why} (build it with {opt('dataset.labels')} rules to tune these)")
+        teacher, rule_teacher = grades, True
         if not (teacher >= 0).any():
             return kept(CUTOFFS, t_in, "the store has no teacher classes, and the rule teacher labels no group")
     return tune_to_labels(w, t_in, p, force, teacher, rule_teacher)
 
 
-def rule_teacher_grades(db: str | Path, w: Replay) -> np.ndarray:
+def rule_teacher_grades(db: str | Path, g: eng.Groups, s: eng.Snapshots) -> np.ndarray:
     """The rule teacher's class grade per group row (the dataset's `rules` labels), -1 where it has none."""
     from smoothtask_trainer.services.dataset import build_dataset
     from smoothtask_trainer.settings import DatasetSettings
@@ -64,10 +70,8 @@ def rule_teacher_grades(db: str | Path, w: Replay) -> np.ndarray:
     by_key = {
         (int(q), gid): int(y) for q, gid, y in zip(ds.query.tolist(), ds.app_group_id, ds.y.tolist(), strict=True)
     }
-    sids = w.s.snapshot_id[w.g.snap].tolist()
-    return np.array(
-        [by_key.get((sid, gid), -1) for sid, gid in zip(sids, w.g.app_group_id, strict=True)], dtype=np.int64
-    )
+    sids = s.snapshot_id[g.snap].tolist()
+    return np.array([by_key.get((sid, gid), -1) for sid, gid in zip(sids, g.app_group_id, strict=True)], dtype=np.int64)
 
 
 def tune_to_labels(

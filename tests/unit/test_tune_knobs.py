@@ -135,7 +135,6 @@ def test_tune_meets_the_class_mix_and_reports_the_held_out_deviation(tmp_path: P
 def test_without_teacher_classes_the_cut_offs_agree_with_the_rule_teacher_and_say_so(tmp_path: Path) -> None:
     from smoothtask_trainer.services import replay_load
     from smoothtask_trainer.services.dataset import build_dataset
-    from smoothtask_trainer.services.tune_common import Replay
     from smoothtask_trainer.services.tune_cutoffs import rule_teacher_grades
     from smoothtask_trainer.settings import DatasetSettings
     from smoothtask_trainer.simulator import write_snapshots
@@ -149,7 +148,7 @@ def test_without_teacher_classes_the_cut_offs_agree_with_the_rule_teacher_and_sa
     con = __import__("sqlite3").connect(db)
     g, s, extra = replay_load.load(con)
     con.close()
-    grades = rule_teacher_grades(db, Replay(g, s, extra, None, 0, 2))
+    grades = rule_teacher_grades(db, g, s)
     ds = build_dataset(db, DatasetSettings(labels="rules"))
     assert (grades >= 0).all() and sorted(grades.tolist()) == sorted(ds.y.astype(int).tolist())
     budget = tune(db, ranker="stub", settings=PolicySettings(trials=5, ncpu=2, class_mix="normal=1"))
