@@ -60,6 +60,12 @@ ReportOpt = Annotated[
 ]
 
 
+def host_needs_features(host: str | None, features: Path | None) -> None:
+    """--host picks a host of a feature dataset: not with --db."""
+    if host is not None and features is None:
+        raise typer.BadParameter("--host picks a host of a feature dataset: give --features", param_hint="'--host'")
+
+
 def report_needs_store(report: Path | None, features: Path | None) -> None:
     """--report draws from a store: not with --features."""
     if report is not None and features is not None:

@@ -12,6 +12,7 @@ from smoothtask_trainer.cli.options import (
     HostOpt,
     ReportOpt,
     examples,
+    host_needs_features,
     one_input,
     option,
     report_needs_store,
@@ -89,6 +90,7 @@ def replay(
     from smoothtask_trainer.services.replay import replay as run_replay
 
     one_input(db, features)
+    host_needs_features(host, features)
     report_needs_store(report_html, features)
     report_parts.check(report_html, ("store", db or features), ("model", model), ("daemon config", daemon_config),
                        ("classes output", classes_out))  # fmt: skip

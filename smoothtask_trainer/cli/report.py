@@ -75,6 +75,8 @@ def report(
             raise typer.BadParameter("give --thresholds or --daemon-config, not both", param_hint="'--daemon-config'")
         ranker, model, thresholds = config_inputs(daemon_config, model)
     result = run_report(db, output, model, thresholds=thresholds, policy=policy, ranker=ranker)
+    for warning in result.warnings:
+        state.out.warn(warning)
     state.out.emit(result, lambda console: _render(console, result), quiet_line=result.output)
 
 

@@ -42,7 +42,7 @@ DEFAULTS: Final[dict[str, Any]] = {
 }
 
 
-def _type_problem(key: str, value: Any) -> str | None:
+def type_problem(key: str, value: Any) -> str | None:
     """serde's view of the value's type, or None when it parses."""
     if key in U64_KEYS or key == "priority_hysteresis_stable_sec":
         if key == "priority_hysteresis_stable_sec" and value is None:
@@ -70,7 +70,7 @@ def validate_thresholds(thresholds: Mapping[str, Any]) -> list[str]:
     for key, value in thresholds.items():
         if key not in DEFAULTS:
             continue  # serde ignores unknown keys
-        problem = _type_problem(key, value)
+        problem = type_problem(key, value)
         if problem:
             problems.append(problem)
         else:

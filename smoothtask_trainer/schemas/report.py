@@ -10,3 +10,6 @@ class ReportResult(BaseModel):
     figures: int = Field(description="figures drawn (sections without their input say what to run instead)")
     bytes_written: int
     seconds: float
+    warnings: list[str] = Field(
+        default_factory=list, description="what the daemon would refuse or ignore in the inputs"
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smoothtask_trainer.contract.thresholds import DEFAULTS, validate_thresholds
+from smoothtask_trainer.contract.thresholds import DEFAULTS, type_problem, validate_thresholds
 from smoothtask_trainer.errors import ConfigError, InputNotFoundError, opt
 
 
@@ -20,6 +20,8 @@ class DaemonPolicy:
     thresholds: dict[str, Any] = field(default_factory=dict)
     #: What the daemon's `Thresholds::validate` would reject (it would not load this file).
     problems: list[str] = field(default_factory=list)
+    #: `thresholds:` keys the daemon does not know (it ignores them: a misspelt key changes nothing).
+    unknown: list[str] = field(default_factory=list)
 
 
 def read_daemon_config(path: Path) -> DaemonPolicy:
@@ -42,7 +44,8 @@ def read_daemon_config(path: Path) -> DaemonPolicy:
     thresholds = data.get("thresholds") or {}
     if not isinstance(thresholds, dict):
         raise ConfigError(f"{path}: `thresholds:` must be a mapping")
-    known = {k: v for k, v in thresholds.items() if k in DEFAULTS}
+    # a value of the wrong type is among the problems (the daemon would refuse the file); the replay uses the default
+    known = {k: v for k, v in thresholds.items() if k in DEFAULTS and type_problem(k, v) is None}
     problems = validate_thresholds(thresholds) if "thresholds" in data else ["thresholds: missing (required)"]
     return DaemonPolicy(
         problems=problems,
@@ -50,4 +53,5 @@ def read_daemon_config(path: Path) -> DaemonPolicy:
         model_enabled=bool(model.get("enabled", False)) if isinstance(model, dict) else False,
         model_path=model.get("model_path") if isinstance(model, dict) else None,
         thresholds=known,
+        unknown=sorted(str(k) for k in thresholds if k not in DEFAULTS),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from smoothtask_trainer import store
+from smoothtask_trainer.errors import ConfigError, InputFormatError, InputNotFoundError, opt
 from smoothtask_trainer.files import atomic_write_text
 from smoothtask_trainer.schemas.report import ReportResult
 from smoothtask_trainer.schemas.validate import ValidationReport
@@ -34,13 +35,45 @@ PARTS: dict[str, tuple[Section, ...]] = {
 }
 
 
+def check_output(output: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """Before any work: the report is an .html file that is no input (nor a model's metadata sidecar), and where
+    something else already stands (a directory, a device) it is refused rather than replaced."""
+    from smoothtask_trainer.errors import OutputPathError
+    from smoothtask_trainer.files import refuse_same_files
+
+    named = [(role, p) for role, p in inputs if p is not None]
+    named += [(f"{role}'s metadata", p.with_name(p.name + ".metadata.json")) for role, p in named if role == "model"]
+    refuse_same_files(named, [("report", output)])
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"{output}: the report is an HTML page", hint="name it FILE.html")
+    if output.exists() and not output.is_file():
+        raise OutputPathError(f"{output} exists and is not a regular file", hint="write the report somewhere else")
+
+
 def config_inputs(config: Path, model: Path | None) -> tuple[str, Path | None, Path]:
     """(ranker, model, thresholds file) of a daemon YAML: its policy_mode and model unless `model` is given."""
     from smoothtask_trainer.services.daemon_config import read_daemon_config
     from smoothtask_trainer.services.replay import choose_ranker
 
     kind, path, _ = choose_ranker(model, False, False, read_daemon_config(config))
+    if kind == "model" and model is None and path is not None and path.suffix != ".onnx":
+        raise InputFormatError(
+            f"{config} enables the model {path}, which is not ONNX: the daemon would fail to load it and run with "
+            "no ranker at all",
+            hint=f"point model_path at the .onnx file, or pass one with {opt('model')}",
+        )
     return kind, path, config
+
+
+def warnings_of(role: str, path: Path | None) -> list[str]:
+    """What the daemon would refuse or ignore in a thresholds file (the report still draws what it would mean)."""
+    if path is None:
+        return []
+    from smoothtask_trainer.services.daemon_config import read_daemon_config
+
+    cfg = read_daemon_config(path)
+    out = [f"{path} ({role}): the daemon would refuse this config: {p}" for p in cfg.problems]
+    return out + [f"{path} ({role}): unknown thresholds key {k} (the daemon ignores it)" for k in cfg.unknown]
 
 
 def daemon_section(page: Page, model: Path | None, thresholds: Path | None) -> None:
@@ -50,7 +83,7 @@ def daemon_section(page: Page, model: Path | None, thresholds: Path | None) -> N
     parts = page.section("Daemon config")
     if model is None or model.suffix != ".onnx":
         page.note(parts, "No ONNX model given: the daemon loads ONNX only; export one (smoothtask-trainer export "
-                         "--input M.cbm --output M.onnx) and pass it with the model option.")  # fmt: skip
+                         f"--model M.cbm --format onnx --output M.onnx) and pass it with {opt('model')}.")  # fmt: skip
     else:
         page.text(parts, "Put this into the daemon's YAML config, and read the traps below it:")
         page.text(parts, daemon_config_hint(model), pre=True)
@@ -87,15 +120,15 @@ def report(
         baseline: A daemon YAML whose thresholds the given ones are compared with, instead of the defaults.
         dataset: The store's dataset, when the caller built it (the pipeline): the model's scores reuse it.
     """
-    from smoothtask_trainer.files import refuse_same_files
-
     started = time.perf_counter()
     db, out = Path(db), Path(output)
     model_path, thresholds_path = (Path(model) if model else None), (Path(thresholds) if thresholds else None)
     policy = policy or PolicySettings()
     base = Path(baseline) if baseline else None
-    inputs = [("store", db), ("model", model_path), ("thresholds", thresholds_path), ("baseline", base)]
-    refuse_same_files([(role, p) for role, p in inputs if p is not None], [("report", out)])
+    check_output(out, [("store", db), ("model", model_path), ("thresholds", thresholds_path), ("baseline", base)])
+    if model_path is not None and not model_path.is_file():
+        raise InputNotFoundError(f"model {model_path} does not exist", hint="pass the model file train wrote")
+    warnings = warnings_of("thresholds", thresholds_path) + warnings_of("baseline", base)
     page = Page()
     if "data" in sections:
         from smoothtask_trainer.services.report_data import data_section
@@ -114,13 +147,14 @@ def report(
         from smoothtask_trainer.services.report_policy import policy_section
 
         policy_section(
-            page, db, model_path, thresholds_path, policy, curve, ranker=ranker, baseline=base, dataset=dataset
-        )
+            page, db, model_path, thresholds_path, policy, curve, ranker=ranker, baseline=base, dataset=dataset,
+            warnings=warnings,
+        )  # fmt: skip
     if "daemon" in sections:
         daemon_section(page, model_path, thresholds_path)
     text = render(page, f"SmoothTask trainer report: {db.name}")
     atomic_write_text(out, text)
     return ReportResult(
         output=str(out), figures=page.figures, bytes_written=out.stat().st_size,
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(time.perf_counter() - started, 3), warnings=warnings,
     )  # fmt: skip

@@ -41,6 +41,8 @@ class Page:
         self.figures += 1
         div = f"fig{self.figures}"
         spec = json.dumps({"data": fig["data"], "layout": {**LAYOUT, **fig["layout"]}}, default=float)
+        # inside <script>: no "</script>" (or any markup) from the data (an app's name) can end it
+        spec = spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         parts.append(
             f'<figure><div id="{div}" class="plot"></div><figcaption>{html.escape(caption)}</figcaption></figure>'
             f'<script>plots.push(Plotly.newPlot("{div}", ...(s => [s.data, s.layout, {{responsive: true, '

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smoothtask_trainer.errors import ConfigError, opt
-from smoothtask_trainer.files import refuse_same_files
+from smoothtask_trainer.errors import ConfigError
 from smoothtask_trainer.schemas.replay import ReplayReport
 from smoothtask_trainer.schemas.train import TrainReport
 from smoothtask_trainer.schemas.tune import TuneReport
-from smoothtask_trainer.services.report import PARTS, report
+from smoothtask_trainer.services.report import PARTS, check_output, report
 from smoothtask_trainer.settings import PolicySettings
 
 
 def check(output: Path | None, *inputs: tuple[str, str | Path | None]) -> None:
     """Before any work: the report is an .html file that is none of the command's inputs or outputs."""
-    if output is None:
-        return
-    refuse_same_files([(role, Path(p)) for role, p in inputs if p is not None], [("report", Path(output))])
-    if Path(output).suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"{opt('report')} {output}: the report is an HTML page", hint="name it FILE.html")
+    if output is not None:
+        check_output(Path(output), [(role, Path(p) if p is not None else None) for role, p in inputs])
 
 
 def for_train(result: TrainReport, output: Path) -> str:
@@ -33,7 +29,8 @@ def for_train(result: TrainReport, output: Path) -> str:
     model = files.get("onnx") or next(iter(files.values()), None)
     if model is None:
         raise ConfigError("no model file was written, so there is nothing to report")
-    return report(result.db, output, model, sections=PARTS["train"]).output
+    sections = PARTS["train"] if Path(result.db).is_file() else ("model", "daemon")  # a feature dataset: no store
+    return report(result.db, output, model, sections=sections).output
 
 
 def for_replay(result: ReplayReport, output: Path, config: Path | None, settings: PolicySettings) -> str:

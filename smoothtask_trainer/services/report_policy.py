@@ -49,6 +49,7 @@ def policy_section(
     ranker: str | None = None,
     baseline: Path | None = None,
     dataset: Dataset | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     """`thresholds`: a daemon YAML or tune's output to compare with the defaults (or with `baseline`'s). `curve`:
     tune's churn/lag curve of its tuning window, when the caller has it (else computed on the whole store).
@@ -57,6 +58,8 @@ def policy_section(
     from smoothtask_trainer.services.daemon_config import read_daemon_config
 
     parts = page.section("Policy")
+    for warning in warnings or []:
+        page.note(parts, warning)
     p = settings or PolicySettings()
     g, s, extra = replay_load.read_store(db)
     if s.snapshot_id.size == 0:
@@ -179,6 +182,9 @@ def _hysteresis(page, parts, g, s, extra, scores, ncpu, runs, curve) -> None:  #
     from smoothtask_trainer.services.tune import Replay, churn_curve
 
     where = "the tuning window"
+    if s.snapshot_id.size < 2:
+        page.note(parts, "One snapshot: no class changes, so no churn/lag curve (collect more logs).")
+        return
     if curve is None:
         w = Replay(g, s, extra, scores, s.snapshot_id.size, ncpu)
         curve, where = churn_curve(w, runs[-1].thresholds, np.ones(g.snap.size, bool)), "the whole store"
@@ -214,7 +220,13 @@ def _hysteresis(page, parts, g, s, extra, scores, ncpu, runs, curve) -> None:  #
     page.figure(
         parts,
         {"data": data, "layout": layout},
-        f"Churn per group-hour from {churn[0]:,.0f} at {x[0]} s to {churn[-1]:,.0f} at {x[-1]} s; {marked}.",
+        f"Churn per group-hour from {churn[0]:,.0f} at {x[0]} s to {churn[-1]:,.0f} at {x[-1]} s; {marked}."
+        + (
+            " The churn is the same at every value: the hysteresis changed no decision here."
+            if len(set(churn)) == 1
+            else ""
+        )
+        + (" No median lag: no focus gain reached INTERACTIVE here." if all(v is None for v in lag) else ""),
     )
 
 

@@ -44,11 +44,14 @@ def timeline(
 ) -> None:
     t = s.snapshot_id.astype(np.int64)
     end = int(np.searchsorted(t, t[0] + int(WINDOW_S * 1000), side="right"))
-    rows = g.snap < end
+    rows = (g.snap < end) & np.array([n is not None for n in extra["app_name"]], dtype=bool)  # unnamed: not an app
     names = extra["app_name"][rows].astype(str)
     level = d.grade[rows].astype(np.int64)  # 0 = IDLE ... 4 = CRIT_INTERACTIVE
     snap = g.snap[rows]
     apps = pick_apps(names, snap, level, end)
+    if end < 2:
+        page.note(parts, "One snapshot: no class timeline to draw (collect more logs).")
+        return
     if not apps:
         page.note(parts, "No app in the store to draw a class timeline for.")
         return

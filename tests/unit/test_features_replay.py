@@ -106,3 +106,13 @@ def test_the_command_lines(fleet, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "give --db" in res.stderr and not (tmp_path / "r.html").exists()
     res = invoke("replay", "--features", str(d / "ds"), "--ranker", "stub")
     assert res.exit_code == 2 and "--host" in res.stderr
+
+
+def test_train_on_a_dataset_reports_its_model(fleet, tmp_path: Path) -> None:
+    d, page = fleet["dir"], tmp_path / "r.html"
+    env = {"SMOOTHTASK_TRAIN__ITERATIONS": "5", "SMOOTHTASK_TRAIN__DEPTH": "3", "SMOOTHTASK_TRAIN__THREADS": "2"}
+    res = invoke("train", "--features", str(d / "rules"), "--model-onnx", str(tmp_path / "m.onnx"),
+                 "--allow-worse-than-stub", "--report", str(page), env=env)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = page.read_text(encoding="utf-8")
+    assert '<section id="model">' in text and '<section id="data">' not in text  # no store to draw the data from
