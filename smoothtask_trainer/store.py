@@ -25,6 +25,9 @@ from smoothtask_trainer.sqlite_errors import translate, translated
 sqlite3.register_adapter(type(None), {}.get)
 
 STORE_FORMAT = "1"
+#: SQLite page cache of a scratch store's writer (KiB): its file is in memory (tmpfs) or the OS page cache, so a
+#: small cache costs little time and keeps a `features` worker's memory down.
+SCRATCH_CACHE_KB = 16384
 
 INGEST_TABLE = "smoothtask_ingest_files"
 META_TABLE = "smoothtask_meta"
@@ -108,13 +111,17 @@ def schema_problems(con: sqlite3.Connection, schema: str = "main") -> list[str]:
     return problems
 
 
-def connect(path: Path, *, create: bool = True, lock_timeout_s: float = 5.0) -> sqlite3.Connection:
+def connect(
+    path: Path, *, create: bool = True, lock_timeout_s: float = 5.0, scratch: bool = False
+) -> sqlite3.Connection:
     """Open (and if needed create) a store at `path`, checking that it is one.
 
     Args:
         path: The store file.
         create: Create the file and tables when they do not exist.
         lock_timeout_s: How long to wait for another process's write lock before giving up.
+        scratch: A throwaway store that one process reads once and removes (a `features` task's): its rollback
+            journal is kept in memory and nothing is flushed to disk, so a crash loses it (it is rebuilt anyway).
 
     Raises:
         OutputPathError: The path cannot hold a store.
@@ -131,9 +138,9 @@ def connect(path: Path, *, create: bool = True, lock_timeout_s: float = 5.0) -> 
         raise StoreError(f"store {path} does not exist", hint="create it with `smoothtask-trainer collect`")
     try:
         con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        con.execute("PRAGMA journal_mode=DELETE")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA cache_size=-65536")
+        con.execute(f"PRAGMA journal_mode={'MEMORY' if scratch else 'DELETE'}")
+        con.execute(f"PRAGMA synchronous={'OFF' if scratch else 'NORMAL'}")
+        con.execute(f"PRAGMA cache_size={-SCRATCH_CACHE_KB if scratch else -65536}")
         con.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
     except sqlite3.DatabaseError as exc:
         raise translate(exc, path, "opening") from exc
@@ -250,8 +257,8 @@ def _claim(path: Path) -> tuple[int, bool]:
     raise StoreError(f"{path} keeps being created and removed by other processes; try again")
 
 
-def open_for_writing(path: Path, *, lock_timeout_s: float) -> Writer:
-    """Open the store `path` for appending, creating it when missing.
+def open_for_writing(path: Path, *, lock_timeout_s: float, scratch: bool = False) -> Writer:
+    """Open the store `path` for appending, creating it when missing (`scratch`: see `connect`).
 
     Concurrent writers are safe: each file is one transaction, and a writer waits up to `lock_timeout_s` for the
     other's transaction to end (then fails with the fix, keeping everything committed).
@@ -265,7 +272,7 @@ def open_for_writing(path: Path, *, lock_timeout_s: float) -> Writer:
     except OSError as exc:
         raise OutputPathError(f"cannot open store {path}: {exc.strerror}", hint="check its permissions") from exc
     try:
-        con = connect(path, lock_timeout_s=lock_timeout_s)
+        con = connect(path, lock_timeout_s=lock_timeout_s, scratch=scratch)
     except BaseException:
         _release(path, fd, created, None)
         raise

@@ -46,6 +46,8 @@ def collect(
     db: str | Path,
     settings: CollectSettings | None = None,
     on_progress: ProgressFn | None = None,
+    *,
+    scratch: bool = False,
 ) -> CollectResult:
     """Ingest `sources` into the store `db` (created if missing).
 
@@ -54,6 +56,8 @@ def collect(
         db: The SQLite store to create or extend.
         settings: The ``[collect]`` settings (defaults if ``None``).
         on_progress: Called as records are ingested.
+        scratch: `db` is a throwaway store read once by the caller (a `features` task): nothing is flushed to disk
+            (`store.connect`) and the daemon's secondary indexes are not built (the rows are read by full scans).
 
     Returns:
         Per-file reports and totals.
@@ -76,7 +80,7 @@ def collect(
     _refuse_input_as_store(db, [s for s in files if not s.is_stdin])
     if sum(1 for s in files if s.is_stdin) > 1:
         raise ConfigError("'-' (stdin) can be given only once")
-    writer = store.open_for_writing(db, lock_timeout_s=settings.lock_timeout_s)
+    writer = store.open_for_writing(db, lock_timeout_s=settings.lock_timeout_s, scratch=scratch)
     con = writer.con
     reports = [FileReport(source=s.label, kind=s.kind, status="not-attempted", size_bytes=s.size) for s in files]
     parser: ParserProcess | None = None
@@ -98,15 +102,16 @@ def collect(
                 parser.submit(i, files[i].path)
         for i in todo:
             _ingest_one(con, db, files[i], i, reports, known, parser, settings, on_progress, before, started)
-        with translated(db, "indexing"):
-            # Always (cheap when present): a run whose rebuild failed (disk full) is repaired by the next one.
-            store.create_indexes(con)
+        if not scratch:
+            with translated(db, "indexing"):
+                # Always (cheap when present): a run whose rebuild failed (disk full) is repaired by the next one.
+                store.create_indexes(con)
         result = _result(con, db, reports, before, started, ok=True)
         failed = False
     finally:
         if parser is not None:
             parser.close()
-        if failed:
+        if failed and not scratch:
             with contextlib.suppress(sqlite3.Error, KeyboardInterrupt):
                 store.create_indexes(con)  # the files committed before the failure keep their indexes
         # A store this run created and into which nothing was committed, by it or anyone else, is removed.

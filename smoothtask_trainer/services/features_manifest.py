@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from smoothtask_trainer.errors import InputFormatError, InputNotFoundError, OutputPathError
+from smoothtask_trainer.errors import InputFormatError, InputNotFoundError, OutputPathError, opt
 from smoothtask_trainer.files import atomic_write_text
 from smoothtask_trainer.schemas.features import SourceReport
 
@@ -58,13 +58,35 @@ def read_manifest(out: Path) -> dict[str, Any]:
         return {"format": DATASET_FORMAT, "row_settings": None, "sources": {}}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
-            raise ValueError("no 'sources' table")
+        _check(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputFormatError(
             f"damaged manifest: {exc}", path=path, hint=f"remove {out} and build the dataset again"
         ) from None
     return data
+
+
+#: A shard's place in the dataset, as `features` names it: never absolute, never outside the directory.
+_SHARD_PATH = re.compile(r"host=[A-Za-z0-9._-]+/day=\d{4}-\d{2}-\d{2}/part-[0-9a-f]+(-[0-9a-z]+)?\.parquet")
+
+
+def _check(data: Any) -> None:
+    """What a manifest must hold to be read: the format this version writes, and per source an entry whose
+    shards are named as `features` names them. Raises ValueError saying what is wrong."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        raise ValueError("no 'sources' table")
+    if data.get("format") != DATASET_FORMAT:
+        raise ValueError(f"format {data.get('format')!r}, this version reads format {DATASET_FORMAT!r}")
+    for source, entry in data["sources"].items():
+        try:
+            report = SourceReport.model_validate(entry)
+        except ValidationError as exc:
+            raise ValueError(f"the entry of {source} is not a source report ({exc.error_count()} error(s))") from None
+        for shard in report.shards:
+            if not _SHARD_PATH.fullmatch(str(shard.path)):
+                raise ValueError(f"the entry of {source} names the shard {shard.path!r}, not one of the dataset's")
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -99,8 +121,35 @@ def shard_files(manifest: dict[str, Any]) -> set[str]:
 
 
 def complete(out: Path, entry: dict[str, Any]) -> bool:
-    """All of an entry's shards exist."""
-    return bool(entry.get("shards")) and all((out / s["path"]).is_file() for s in entry["shards"])
+    """All of an entry's shards exist and are whole Parquet files (their magic bytes at both ends)."""
+    return bool(entry.get("shards")) and all(whole(out / s["path"]) for s in entry["shards"])
+
+
+def whole(path: Path) -> bool:
+    """A Parquet file that was not cut short: `PAR1` at its start and its end."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            return head == b"PAR1" and fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def check_shards(out: Path, manifest: dict[str, Any], hosts: set[str] | None = None) -> None:
+    """Before reading: every shard of the chosen hosts is there and whole, or the error names it and the fix."""
+    for entry in entries(manifest):
+        if hosts is not None and entry.host not in hosts:
+            continue
+        for shard in entry.shards:
+            if not whole(out / shard.path):
+                state = "is missing" if not (out / shard.path).exists() else "is damaged (cut short)"
+                raise InputFormatError(
+                    f"the shard {shard.path} of {entry.source} {state}",
+                    path=out,
+                    hint=f"run smoothtask-trainer features again with {entry.source} and {opt('out')} {out}: it "
+                    "rebuilds it",
+                )
 
 
 def sweep(out: Path, keep: set[str]) -> int:

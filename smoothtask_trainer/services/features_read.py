@@ -27,12 +27,14 @@ _PARTITIONS = (("host", "string"), ("day", "string"))
 _KEYS = ["host", "snapshot_id", "ts_ms"]
 
 
-def open_arrow(out: Path, manifest: dict[str, Any]) -> Any:
-    """The manifest's shards as one pyarrow dataset with the hive partition columns host and day."""
+def open_arrow(out: Path, manifest: dict[str, Any], hosts: set[str] | None = None) -> Any:
+    """The manifest's shards (of `hosts`, default all) as one pyarrow dataset with the hive partition columns host
+    and day."""
     import pyarrow as pa
     import pyarrow.dataset as pds
 
-    files = sorted(str(out / p) for p in mf.shard_files(manifest))
+    chosen = [e for e in mf.entries(manifest) if hosts is None or e.host in hosts]
+    files = sorted(str(out / sh.path) for e in chosen for sh in e.shards)
     partitioning = pds.partitioning(pa.schema([(n, getattr(pa, t)()) for n, t in _PARTITIONS]), flavor="hive")
     return pds.dataset(files, format="parquet", partitioning=partitioning, partition_base_dir=str(out))
 
@@ -97,6 +99,7 @@ def read_rows(path: str | Path, opts: DatasetSettings | None = None, training: b
     opts = opts or DatasetSettings()
     out, manifest = read_manifest_checked(path)
     check_label_settings(manifest, opts)
+    mf.check_shards(out, manifest)
     arrow = open_arrow(out, manifest)
     keys = arrow.to_table(columns=_KEYS, filter=window_filter(opts, training=False))
     expr = window_filter(opts, training)

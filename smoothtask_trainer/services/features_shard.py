@@ -1,10 +1,11 @@
 """One unit of `features` work, run on a Dask worker: a source file -> Parquet shards, with the single-machine code.
 
 The worker ingests the source into a private temporary store with `collect` (the same parser, checks and
-bookkeeping), builds the rows with `build_dataset` (the rows `validate --features-out` writes from that store),
-joins the per-group and per-snapshot columns `replay` and `tune` read (`replay_load.load`), and writes one Parquet
-file per UTC day under a temporary name, renamed into place. Nothing here depends on another source, so shards can
-be built anywhere, in any order, and again.
+bookkeeping; a scratch store: on tmpfs when it fits, never flushed, without secondary indexes), builds the rows with
+`build_dataset` (the rows `validate` writes as its feature matrix from that store), joins the per-group and
+per-snapshot columns `replay` and `tune` read (`features_columns`: the values of `replay_load.load`), and writes one
+Parquet file per UTC day under a temporary name, renamed into place. Nothing here depends on another source, so
+shards can be built anywhere, in any order, and again.
 
 Plain dicts go in and out: they cross process and machine boundaries (pickled by Dask).
 """
@@ -26,44 +27,44 @@ from smoothtask_trainer.errors import SmoothtaskError, report_text
 from smoothtask_trainer.files import fsync, sha256_file, temp_beside
 from smoothtask_trainer.ingest import reader as rd
 from smoothtask_trainer.ingest.sqlite_source import source_digest
+from smoothtask_trainer.services.features_columns import (  # noqa: F401 - the shard's replay columns, named here
+    EXTRA_COLUMNS,
+    GROUP_COLUMNS,
+    SNAPSHOT_COLUMNS,
+)
 
 #: Bumped when the shard's columns or their meaning change; a dataset of another format is rebuilt.
 SHARD_FORMAT = "1"
-#: Per-group columns of `replay_load.load` (Groups fields and extras), stored as ``g_NAME`` (some features
-#: have the same names).
-GROUP_COLUMNS = (
-    "focused",
-    "gui",
-    "total_cpu_share",
-    "tag_game",
-    "tag_background",
-    "any_system",
-    "any_audio_stream",
-    "any_tty_term",
-)
-EXTRA_COLUMNS = ("app_name", "root_pid", "teacher_grade")
-#: Per-snapshot columns of `replay_load.load` (Snapshots fields and the logged flag), repeated on each group row.
-SNAPSHOT_COLUMNS = (
-    "psi_cpu",
-    "psi_io",
-    "psi_mem",
-    "sched_p99",
-    "ui_p95",
-    "xruns",
-    "tsli",
-    "user_active",
-    "load_avg_one",
-    "mem_total_kb",
-    "mem_available_kb",
-    "logged_bad",
-)
 #: Every key of `DatasetSettings` that changes a row's values; the others (window, sample) apply when reading.
 ROW_SETTINGS = ("labels", "attention_horizon_s", "responsiveness_correction")
+
+
+#: tmpfs directories a task's private store goes to when one has room for it and no ``TMPDIR`` is set.
+SCRATCH_DIRS = ("/dev/shm",)
+#: Upper bounds of store bytes per source byte, by kind: JSONL shrinks about 3x into SQLite, gzip expands it.
+_STORE_PER_BYTE = {rd.JSONL: 0.5, rd.JSONL_GZ: 8.0, rd.SQLITE: 1.5, rd.SQLITE_GZ: 8.0}
 
 
 def digest(path: Path, kind: str) -> str:
     """The source's sha256 as `collect` records it (an SQLite source's includes its -wal and hot -journal)."""
     return source_digest(path) if kind == rd.SQLITE else sha256_file(path)
+
+
+def scratch_dir(size: int, kind: str) -> str | None:
+    """Where a task's store goes: the worker's ``TMPDIR`` when set, else a tmpfs directory with room for the store
+    of a `size`-byte source of `kind` that leaves three quarters of its free space to the machine's other workers;
+    None: the system's temporary directory."""
+    if os.environ.get("TMPDIR"):
+        return None
+    need = size * _STORE_PER_BYTE.get(kind, 8.0) + (64 << 20)
+    for path in SCRATCH_DIRS:
+        try:
+            fs = os.statvfs(path)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK | os.X_OK) and need * 4 <= fs.f_bavail * fs.f_frsize:
+            return path
+    return None
 
 
 def build_shard(job: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +84,11 @@ def build_shard(job: dict[str, Any]) -> dict[str, Any]:
             if report["sha256"] == job["known_sha"]:
                 report["status"] = "already-built"
                 return report
-        with tempfile.TemporaryDirectory(prefix="smoothtask-shard-") as tmp:
-            _build(job, Path(tmp) / "source.db", report)
+        where = scratch_dir(report["size_bytes"], job["kind"])
+        with tempfile.TemporaryDirectory(prefix="smoothtask-shard-", dir=where) as tmp:
+            table = _build(job, Path(tmp) / "source.db", report)
+        # the store is gone (its memory too, on tmpfs) before the shards are written
+        report["shards"] = write_shards(table, Path(job["out"]), job["host"], report["sha256"])
         report["status"] = "built"
     except SmoothtaskError as exc:
         text = report_text(exc.raw_message)
@@ -97,13 +101,14 @@ def build_shard(job: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def _build(job: dict[str, Any], db: Path, report: dict[str, Any]) -> None:
+def _build(job: dict[str, Any], db: Path, report: dict[str, Any]) -> Any:
     from smoothtask_trainer.services import validate as v
     from smoothtask_trainer.services.collect import collect
     from smoothtask_trainer.services.validate_signals import unfilled_signals
     from smoothtask_trainer.settings import CollectSettings, DatasetSettings
 
-    result = collect([job["source"]], db, CollectSettings(**{**job["collect"], "parallel": False}))
+    settings = CollectSettings(**{**job["collect"], "parallel": False})  # one process per task: no decoder process
+    result = collect([job["source"]], db, settings, scratch=True)
     (file,) = result.files
     report["sha256"] = file.sha256
     report["skipped_records"] = file.skipped_records
@@ -114,85 +119,116 @@ def _build(job: dict[str, Any], db: Path, report: dict[str, Any]) -> None:
         report["store_stats"] = v.store_stats(con).model_dump()
         report["snapshot_checks"] = v.snapshot_checks(con)
         report["unfilled"] = [u.signal for u in unfilled_signals(con)]
-        frame, ds = shard_frame(con, db, dataset)
+        table, ds = shard_table(con, db, dataset)
     finally:
         con.close()
     report["label_source"] = ds.label_source
     report["null_counts"] = ds.null_counts
     report["stats"] = {k: val for k, val in ds.stats.items() if k in ("rule_hits", "rule_signals")}
-    report["shards"] = write_shards(frame, Path(job["out"]), job["host"], report["sha256"])
+    return table
 
 
-def shard_frame(con: Any, db: Path, dataset: Any) -> tuple[Any, Any]:
-    """Every app-group row of a one-source store, in the dataset's order: keys, the 51 features, the label (NaN
-    where the label mode gives the row none), `pos` (its place among the training rows, -1: none), and the
-    replay columns. Returns the frame and the dataset `build_dataset` made with `dataset`."""
+def _row_index(sid: np.ndarray, gid: np.ndarray, into_sid: np.ndarray, into_gid: np.ndarray) -> np.ndarray | None:
+    """For each (snapshot, group) key, its row in the `into` keys (-1: absent); None: the same keys, same order."""
+    if sid.size == into_sid.size and np.array_equal(sid, into_sid) and np.array_equal(gid, into_gid):
+        return None
     import pandas as pd
 
-    from smoothtask_trainer.services import replay_load
+    into = pd.MultiIndex.from_arrays([into_sid, into_gid])
+    return into.get_indexer(pd.MultiIndex.from_arrays([sid, gid]))
+
+
+def shard_table(con: Any, db: Path, dataset: Any) -> tuple[Any, Any]:
+    """Every app-group row of a one-source store, in the dataset's order: keys, the 51 features, the label (NaN
+    where the label mode gives the row none), `pos` (its place among the training rows, -1: none), and the
+    replay columns. Returns the Arrow table and the dataset `build_dataset` made with `dataset`."""
+    import pyarrow as pa
+
     from smoothtask_trainer.services.dataset import build_dataset
+    from smoothtask_trainer.services.features_columns import replay_columns
 
     ds = build_dataset(db, dataset, con=con)
-    g, s, extra = replay_load.load(con)
+    replay = replay_columns(con)
     everything = ds
-    if ds.n_rows < g.snap.size:  # the label mode left rows out: their features come from the rule teacher's pass
+    if ds.n_rows < replay["snapshot_id"].size:  # the label mode left rows out: their features from a rules pass
         everything = build_dataset(db, dataset.model_copy(update={"labels": "rules"}), con=con)
-    frame = everything.to_frame()
-    frame = frame.drop(columns="label")
-    train = pd.DataFrame({"snapshot_id": ds.query, "app_group_id": ds.app_group_id, "label": ds.y})
-    train["pos"] = np.arange(ds.n_rows, dtype=np.int64)
-    frame = frame.merge(train, on=["snapshot_id", "app_group_id"], how="left", sort=False, validate="one_to_one")
-    frame["pos"] = frame["pos"].fillna(-1).astype(np.int64)
-    sids = s.snapshot_id[g.snap]
-    first = np.r_[True, g.snap[1:] != g.snap[:-1]] if g.snap.size else np.zeros(0, bool)
-    starts = np.flatnonzero(first)
-    rank = np.arange(g.snap.size) - np.repeat(starts, np.diff(np.r_[starts, g.snap.size]))
-    groups = pd.DataFrame({"snapshot_id": sids, "app_group_id": g.app_group_id, "group_rank": rank})
-    for name in GROUP_COLUMNS:
-        groups[f"g_{name}"] = getattr(g, name)
-    for name in EXTRA_COLUMNS:
-        groups[f"g_{name}"] = extra[name]
-    snap_values = {
-        name: (extra["logged_bad"] if name == "logged_bad" else getattr(s, name)) for name in SNAPSHOT_COLUMNS
-    }
-    for name, values in snap_values.items():
-        groups[f"snap_{name}"] = np.asarray(values)[g.snap]
-    frame = frame.merge(groups, on=["snapshot_id", "app_group_id"], how="left", sort=False, validate="one_to_one")
+    n = everything.n_rows
+    gid = everything.app_group_id
+    columns: dict[str, Any] = {"snapshot_id": everything.query, "app_group_id": gid.astype(str)}
+    columns["ts_ms"] = everything.ts_ms
+    for i, name in enumerate(contract.FEATURE_NAMES):
+        columns[name] = everything.X[:, i]
+    at = _row_index(ds.query, ds.app_group_id, everything.query, gid) if everything is not ds else None
+    if at is None:
+        columns["label"], columns["pos"] = ds.y, np.arange(n, dtype=np.int64)
+    else:
+        columns["label"] = np.full(n, np.nan, dtype=ds.y.dtype)
+        columns["label"][at] = ds.y
+        columns["pos"] = np.full(n, -1, dtype=np.int64)
+        columns["pos"][at] = np.arange(ds.n_rows, dtype=np.int64)
+    at = _row_index(everything.query, gid, replay["snapshot_id"], replay["app_group_id"])
+    if at is not None and (at < 0).any():  # a row whose snapshot is not in the store: empty replay columns
+        return _merged(columns, replay), ds
+    for name, values in replay.items():
+        if name not in ("snapshot_id", "app_group_id"):
+            columns[name] = values if at is None else values[at]
+    table = pa.table({name: _arrow(values) for name, values in columns.items()})
+    return table, ds
+
+
+def _arrow(values: np.ndarray) -> Any:
+    """A column as pyarrow converts it from pandas: strings as large_string (a column of NULLs only: null)."""
+    import pyarrow as pa
+
+    if values.dtype.kind in "OU" and any(v is not None for v in values):
+        return pa.array(values, type=pa.large_string())
+    return pa.array(values)
+
+
+def _merged(columns: dict[str, Any], replay: dict[str, np.ndarray]) -> Any:
+    """The rows joined to the replay columns by key, NULL where a row has none (`group_rank` -1)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.DataFrame(columns).merge(
+        pd.DataFrame(replay), on=["snapshot_id", "app_group_id"], how="left", sort=False, validate="one_to_one"
+    )
     frame["group_rank"] = frame["group_rank"].fillna(-1).astype(np.int32)
-    frame["app_group_id"] = frame["app_group_id"].astype(str)
-    return frame, ds
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def write_shards(frame: Any, out: Path, host: str, sha: str) -> list[dict[str, Any]]:
-    """One Parquet file per UTC day of `frame` under ``host=H/day=D/``, each written under a temporary name,
+def write_shards(table: Any, out: Path, host: str, sha: str) -> list[dict[str, Any]]:
+    """One Parquet file per UTC day of `table` under ``host=H/day=D/``, each written under a temporary name,
     flushed and renamed: a shard either exists whole or not at all."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    days = (frame["ts_ms"].to_numpy() // 86_400_000).astype(np.int64)
+    ts_all = table["ts_ms"].to_numpy()
+    days = (ts_all // 86_400_000).astype(np.int64)
+    unique = np.unique(days)
     shards = []
-    for day in np.unique(days):
-        part = frame[days == day]
+    for day in unique:
+        mask = days == day
+        part = table if unique.size == 1 else table.filter(pa.array(mask))
         name = time.strftime("%Y-%m-%d", time.gmtime(int(day) * 86_400))
         rel = Path(f"host={host}") / f"day={name}" / f"part-{sha[:16]}.parquet"
         target = out / rel
         tmp = temp_beside(target)
         try:
-            table = pa.Table.from_pandas(part, preserve_index=False)
-            table = table.replace_schema_metadata({"smoothtask.shard_format": SHARD_FORMAT, "source_sha256": sha})
-            pq.write_table(table, tmp, compression="zstd")
+            part = part.replace_schema_metadata({"smoothtask.shard_format": SHARD_FORMAT, "source_sha256": sha})
+            pq.write_table(part, tmp, compression="zstd")
             fsync(tmp)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
-        ts = part["ts_ms"].to_numpy()
+        ts = ts_all[mask]
         shards.append(
             {
                 "path": rel.as_posix(),
                 "day": name,
-                "rows": len(part),
-                "training_rows": int((part["pos"].to_numpy() >= 0).sum()),
-                "snapshots": int(part["snapshot_id"].nunique()),
+                "rows": int(mask.sum()),
+                "training_rows": int((table["pos"].to_numpy()[mask] >= 0).sum()),
+                "snapshots": int(np.unique(table["snapshot_id"].to_numpy()[mask]).size),
                 "ts_min_ms": int(ts.min()),
                 "ts_max_ms": int(ts.max()),
             }

@@ -76,7 +76,8 @@ def from_features(path: str | Path, host: str | None) -> ReplayInput:
             + ("" if host is None else f", and {host} is not one of them"),
             hint=f"choose one with {opt('host')}",
         )
-    frame = open_arrow(out, manifest).to_table(filter=pds.field("host") == host).to_pandas()
+    mf.check_shards(out, manifest, {host})
+    frame = open_arrow(out, manifest, {host}).to_table(filter=pds.field("host") == host).to_pandas()
     frame = frame.sort_values(["ts_ms", "snapshot_id", "group_rank"], kind="stable")
     frame = frame.drop_duplicates(["snapshot_id", "app_group_id"]).reset_index(drop=True)  # overlapping files
     g, s, extra = _arrays(frame)

@@ -10,14 +10,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from smoothtask_trainer import contract
+from smoothtask_trainer import contract, store
 from smoothtask_trainer.errors import ConfigError, OutputPathError
+from smoothtask_trainer.services import features_columns, features_shard, replay_load
 from smoothtask_trainer.services import features_manifest as mf
 from smoothtask_trainer.services.collect import collect
 from smoothtask_trainer.services.features import build_features
 from smoothtask_trainer.services.features_read import load_dataset, sample_snapshots
 from smoothtask_trainer.services.features_use import validate_features
-from smoothtask_trainer.services.validate import validate_and_build
+from smoothtask_trainer.services.validate import store_stats, validate_and_build
 from smoothtask_trainer.settings import CollectSettings, DatasetSettings, FeaturesSettings
 from smoothtask_trainer.simulator import write_snapshots
 
@@ -99,6 +100,60 @@ def test_rows_equal_the_store_path_bit_for_bit(built, logs: list[Path], tmp_path
         expected = store_matrix(log, tmp_path, DatasetSettings(labels="combined"))
         assert len(expected) > 500
         same_bits(shard_matrix(out, report.host), expected)
+
+
+def test_replay_columns_are_the_replay_loaders(built, logs: list[Path], tmp_path: Path) -> None:
+    """Each row's group and snapshot columns == `replay_load.load` of the source's store, and `group_rank` is the
+    group's place in the daemon's order within its snapshot."""
+    out, result = built
+    for log, report in zip(logs, result.sources, strict=True):
+        db = tmp_path / f"{report.host}.db"
+        collect([log], db)
+        con = store.open_readonly(db)
+        g, s, extra = replay_load.load(con)
+        con.close()
+        first = np.r_[0, np.flatnonzero(np.diff(g.snap)) + 1]
+        expected = pd.DataFrame(
+            {
+                "snapshot_id": s.snapshot_id[g.snap],
+                "group_rank": np.arange(g.snap.size) - np.repeat(first, np.diff(np.r_[first, g.snap.size])),
+                "app_group_id": g.app_group_id.astype(str),
+                **{f"g_{n}": getattr(g, n) for n in features_columns.GROUP_COLUMNS},
+                **{f"g_{n}": extra[n] for n in features_columns.EXTRA_COLUMNS},
+                **{
+                    f"snap_{n}": (extra["logged_bad"] if n == "logged_bad" else getattr(s, n))[g.snap]
+                    for n in features_columns.SNAPSHOT_COLUMNS
+                },
+            }
+        )
+        files = sorted((out / f"host={report.host}").rglob("*.parquet"))
+        shards = pd.concat([pd.read_parquet(f) for f in files]).sort_values(["snapshot_id", "group_rank"])
+        got = shards[list(expected.columns)].reset_index(drop=True)
+        got["group_rank"] = got["group_rank"].astype(np.int64)
+        for frame in (got, expected):  # strings as objects, a missing name as one marker
+            frame["app_group_id"] = frame["app_group_id"].astype(object)
+            frame["g_app_name"] = frame["g_app_name"].astype(object).fillna("<NULL>")
+        same_bits(got, expected)
+
+
+def test_a_scratch_store_holds_the_same_rows_without_secondary_indexes(logs: list[Path], tmp_path: Path) -> None:
+    """A task's throwaway store (`collect(..., scratch=True)`): the same tables and figures, no daemon indexes."""
+    kept, scratch = tmp_path / "kept.db", tmp_path / "scratch.db"
+    collect([logs[0]], kept)
+    collect([logs[0]], scratch, scratch=True)
+    a, b = store.open_readonly(kept), store.open_readonly(scratch)
+    try:
+        indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' AND tbl_name != ?"
+        assert len(a.execute(indexes, (store.INGEST_TABLE,)).fetchall()) == len(contract.INDEXES)
+        assert b.execute(indexes, (store.INGEST_TABLE,)).fetchall() == []
+        for table in contract.TABLES:
+            sql = f"SELECT * FROM {table} ORDER BY rowid"
+            assert a.execute(sql).fetchall() == b.execute(sql).fetchall(), table
+        assert store_stats(a) == store_stats(b)
+    finally:
+        a.close()
+        b.close()
+    assert not list(tmp_path.glob("scratch.db-*")), "no journal left beside it"
 
 
 def test_read_back_with_one_host_is_the_store_dataset(logs: list[Path], tmp_path: Path) -> None:
@@ -204,3 +259,12 @@ def test_host_names() -> None:
     assert mf.host_of("/logs/desk-7.jsonl.gz", "file") == "desk-7"
     assert mf.host_of("/logs/desk 7/day1.sqlite", "directory") == "desk_7"
     assert mf.host_of("/logs/a=b.db", "file") == "a_b"
+
+
+def test_a_task_store_goes_to_tmpfs_when_it_fits_and_no_tmpdir_is_set(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(features_shard, "SCRATCH_DIRS", (str(tmp_path / "missing"), str(tmp_path)))
+    monkeypatch.delenv("TMPDIR", raising=False)
+    assert features_shard.scratch_dir(1 << 20, "jsonl") == str(tmp_path)
+    assert features_shard.scratch_dir(1 << 60, "jsonl") is None, "no room: the system's temporary directory"
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert features_shard.scratch_dir(1 << 20, "jsonl") is None, "the worker's TMPDIR wins"

@@ -116,3 +116,50 @@ def test_train_on_a_dataset_reports_its_model(fleet, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     text = page.read_text(encoding="utf-8")
     assert '<section id="model">' in text and '<section id="data">' not in text  # no store to draw the data from
+
+
+def _damaged(fleet, tmp_path: Path) -> Path:
+    import shutil
+
+    copy = tmp_path / "ds"
+    shutil.copytree(fleet["dir"] / "ds", copy)
+    return copy
+
+
+@pytest.mark.parametrize("how", ["missing", "cut"])
+def test_a_missing_or_cut_shard_is_named_and_rebuilt(fleet, tmp_path: Path, how: str) -> None:
+    ds = _damaged(fleet, tmp_path)
+    (shard,) = sorted(ds.glob("host=alpha/day=*/*.parquet"))
+    if how == "missing":
+        shard.unlink()
+    else:
+        shard.write_bytes(shard.read_bytes()[:2000])
+    for args in (["validate"], ["replay", "--host", "alpha", "--ranker", "stub"]):
+        res = invoke(*args, "--features", str(ds))
+        assert res.exit_code != 0 and "unexpected" not in res.stderr, res.output
+        assert shard.relative_to(ds).as_posix() in " ".join(res.stderr.split())
+    ok = invoke("replay", "--features", str(ds), "--host", "bravo", "--ranker", "stub")  # the other host is whole
+    assert ok.exit_code == 0, ok.output
+    rerun = build_features([fleet["alpha"], fleet["bravo"]], ds, FeaturesSettings(workers=1))
+    assert {r.host: r.status for r in rerun.sources} == {"alpha": "built", "bravo": "already-built"}
+    assert invoke("validate", "--features", str(ds)).exit_code in (0, 3)  # readable again (3: a data gate)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["sources"].update({next(iter(m["sources"])): None}),
+        lambda m: next(iter(m["sources"].values()))["shards"][0].update(path="/tmp/victim.parquet"),
+        lambda m: m.update(format="2"),
+    ],
+    ids=["null-entry", "outside-shard", "format"],
+)
+def test_a_hand_edited_manifest_is_a_named_error(fleet, tmp_path: Path, edit) -> None:  # noqa: ANN001
+    import json
+
+    ds = _damaged(fleet, tmp_path)
+    manifest = json.loads((ds / "_manifest.json").read_text())
+    edit(manifest)
+    (ds / "_manifest.json").write_text(json.dumps(manifest))
+    res = invoke("validate", "--features", str(ds))
+    assert res.exit_code != 0 and "damaged manifest" in res.stderr and "unexpected" not in res.stderr, res.output
