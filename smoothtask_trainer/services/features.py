@@ -96,15 +96,12 @@ def build_features(
         raise ConfigError("'-' (stdin) cannot be split across workers", hint="write the stream to a file first")
     out = Path(out)
     refuse_same_files([("snapshot log", f.path) for f in files], [("dataset", out)])
-    inside = [f.path for f in files if Path(os.path.realpath(f.path)).is_relative_to(os.path.realpath(out))]
-    if inside:
-        raise ConfigError(f"snapshot log {inside[0]} is inside the dataset {out}", hint="choose another directory")
+    files = _outside(files, sources, out)
     manifest = mf.read_manifest(out)
-    out.mkdir(parents=True, exist_ok=True)
     row_settings = {"shard_format": SHARD_FORMAT, **{k: getattr(dataset, k) for k in ROW_SETTINGS}}
     if manifest.get("row_settings") != row_settings:  # built with other labels: every source is redone
         manifest = {"format": mf.DATASET_FORMAT, "row_settings": row_settings, "sources": {}}
-    mf.sweep(out, mf.shard_files(manifest))
+    _check_hosts(files, settings.host_from)
     jobs = []
     for f in files:
         path = os.path.realpath(f.path)
@@ -124,6 +121,8 @@ def build_features(
     reports: dict[str, SourceReport] = {}
     try:
         with _client(settings, len(jobs)) as (client, address):
+            out.mkdir(parents=True, exist_ok=True)  # only once a cluster is there to fill it
+            mf.sweep(out, mf.shard_files(manifest))
             workers = len(client.scheduler_info()["workers"])
             for report in _run(client, jobs):
                 reports[report.source] = report
@@ -131,7 +130,8 @@ def build_features(
                 if on_source is not None:
                     on_source(report, len(jobs))
     except KeyboardInterrupt:
-        mf.sweep(out, mf.shard_files(manifest))  # the local workers are stopped: no file is being written
+        if out.is_dir():
+            mf.sweep(out, mf.shard_files(manifest))  # the local workers are stopped: no file is being written
         raise Interrupted(
             f"interrupted; {len(reports)} of {len(jobs)} source(s) completed and are recorded in {out}",
             hint="run the same command again: completed sources are skipped",
@@ -149,6 +149,36 @@ def build_features(
         snapshots=sum(s.snapshots for e in everything for s in e.shards),
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _outside(files: list[Any], sources: Sequence[str | Path], out: Path) -> list[Any]:
+    """The sources outside the dataset: a dataset inside a source directory is left out of that directory's files
+    (so the same command runs again); a log named inside the dataset is refused."""
+    real_out = Path(os.path.realpath(out))
+    inside = [f for f in files if Path(os.path.realpath(f.path)).is_relative_to(real_out)]
+    named = {os.path.realpath(s) for s in sources}
+    explicit = [f.path for f in inside if os.path.realpath(f.path) in named]
+    if explicit:
+        raise ConfigError(f"snapshot log {explicit[0]} is inside the dataset {out}", hint="choose another directory")
+    kept = [f for f in files if f not in inside]
+    if not kept:
+        raise ConfigError(f"no snapshot log outside the dataset {out}", hint="name the logs to build it from")
+    return kept
+
+
+def _check_hosts(files: list[Any], host_from: str) -> None:
+    """Two machines must not become one host because their names differ only in characters a host name drops."""
+    seen: dict[str, tuple[str, str]] = {}
+    for f in files:
+        raw, host = mf.raw_host_of(str(f.path), host_from), mf.host_of(str(f.path), host_from)
+        other = seen.setdefault(host, (raw, str(f.path)))
+        if other[0] != raw:
+            raise ConfigError(
+                f"{other[1]} and {f.path} would both be host {host} ({other[0]!r} and {raw!r} differ only in "
+                "characters a host name cannot hold)",
+                hint="rename one of them, or put each machine's logs in a directory of its own and use "
+                f"{opt('features.host_from')} directory",
+            )
 
 
 def _run(client: Any, jobs: list[dict[str, Any]]) -> Iterator[SourceReport]:
@@ -215,8 +245,9 @@ def _client(settings: FeaturesSettings, n_jobs: int) -> Iterator[tuple[Any, str]
     with dask.config.set(config):
         if settings.scheduler is not None:
             try:
+                _probe(settings.scheduler)
                 client = Client(settings.scheduler, timeout=CONNECT_TIMEOUT_S)
-            except (OSError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - refused, timed out, or a server that speaks something else
                 raise ClusterError(
                     f"cannot reach the Dask scheduler {settings.scheduler}: {exc}",
                     hint=f"start one with `dask scheduler` and workers with `dask worker ADDRESS`, or leave out "
@@ -227,7 +258,11 @@ def _client(settings: FeaturesSettings, n_jobs: int) -> Iterator[tuple[Any, str]
             finally:
                 client.close()
             return
-        cluster = _local_cluster(settings, n_jobs)
+        try:
+            cluster = _local_cluster(settings, n_jobs)
+        except KeyboardInterrupt:
+            _forget_unstarted()
+            raise
         try:
             client = Client(cluster)
             try:
@@ -237,6 +272,41 @@ def _client(settings: FeaturesSettings, n_jobs: int) -> Iterator[tuple[Any, str]
         finally:
             with contextlib.suppress(Exception):
                 cluster.close()
+
+
+def _forget_unstarted() -> None:
+    """A local cluster interrupted while it starts cannot be closed (a worker never left its first state), and Dask's
+    exit hook would print a traceback trying. It is closed here as far as it goes, then dropped from the hook."""
+    with contextlib.suppress(Exception):  # the hook's list is Dask's own: if it changes, only the noise comes back
+        from distributed.deploy.spec import SpecCluster
+
+        for cluster in list(SpecCluster._instances):
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=10)
+            SpecCluster._instances.discard(cluster)
+
+
+def _probe(address: str) -> None:
+    """Within CONNECT_TIMEOUT_S, is a Dask scheduler at `address`? One sends its handshake as soon as it accepts a
+    connection: a length-prefixed message of a few hundred bytes. Another server sends nothing (a web server waits
+    for a request) or something else (an SSH banner); Dask's own client would then wait or misread for ever."""
+    import socket
+    import struct
+
+    if not address.startswith("tcp://"):
+        return  # TLS: the handshake is encrypted; the client's own timeout applies
+    host, _, port = address[len("tcp://") :].rpartition(":")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S) as sock:
+        sock.settimeout(CONNECT_TIMEOUT_S)
+        head = b""
+        while len(head) < 8:
+            chunk = sock.recv(8 - len(head))
+            if not chunk:
+                raise ConnectionError("the server closed the connection without a Dask handshake")
+            head += chunk
+    (size,) = struct.unpack("<Q", head)  # the message's length; a handshake is a few hundred bytes
+    if not 0 < size < 1 << 20:
+        raise ConnectionError("the server does not speak Dask's protocol")
 
 
 def _local_cluster(settings: FeaturesSettings, n_jobs: int) -> Any:

@@ -27,16 +27,20 @@ DATASET_FORMAT = "1"
 _SUFFIXES = (".gz", ".jsonl", ".ndjson", ".json", ".sqlite", ".sqlite3", ".db")
 
 
-def host_of(path: str, host_from: str) -> str:
-    """The host a source belongs to: its file name without the log suffixes, or its directory's name."""
+def raw_host_of(path: str, host_from: str) -> str:
+    """The name a source's host comes from: its file name without the log suffixes, or its directory's name."""
     p = Path(path)
     if host_from == "directory":
-        name = p.parent.name
-    else:
-        name = p.name
-        while Path(name).suffix.lower() in _SUFFIXES:
-            name = name[: -len(Path(name).suffix)]
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "unknown"
+        return p.parent.name
+    name = p.name
+    while Path(name).suffix.lower() in _SUFFIXES:
+        name = name[: -len(Path(name).suffix)]
+    return name
+
+
+def host_of(path: str, host_from: str) -> str:
+    """The host a source belongs to: `raw_host_of`, each character a partition name cannot hold replaced by _."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", raw_host_of(path, host_from)).strip(".") or "unknown"
 
 
 def read_manifest(out: Path) -> dict[str, Any]:

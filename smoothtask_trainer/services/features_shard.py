@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from smoothtask_trainer import contract, store
-from smoothtask_trainer.errors import SmoothtaskError, report_text
+from smoothtask_trainer.errors import ConfigError, SmoothtaskError, report_text
 from smoothtask_trainer.files import fsync, sha256_file, temp_beside
 from smoothtask_trainer.ingest import reader as rd
 from smoothtask_trainer.ingest.sqlite_source import source_digest
@@ -119,7 +119,15 @@ def _build(job: dict[str, Any], db: Path, report: dict[str, Any]) -> Any:
         report["store_stats"] = v.store_stats(con).model_dump()
         report["snapshot_checks"] = v.snapshot_checks(con)
         report["unfilled"] = [u.signal for u in unfilled_signals(con)]
-        table, ds = shard_table(con, db, dataset)
+        try:
+            table, ds = shard_table(con, db, dataset)
+        except ConfigError as exc:
+            if exc.setting is not None:  # a label setting this source cannot serve: as the store path says
+                raise
+            raise ConfigError(
+                f"no training rows in this log ({exc.raw_message})",
+                hint="check that it holds snapshots with app groups; the other sources are built without it",
+            ) from None
     finally:
         con.close()
     report["label_source"] = ds.label_source
