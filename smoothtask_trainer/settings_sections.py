@@ -250,3 +250,8 @@ class FeaturesSettings(Section):
         default="file", description="a source's host: its file name without extensions, or its directory's name"
     )
     worker_memory_mb: int = Field(default=2048, ge=256, description="memory limit of each local Dask worker (MB)")
+    range_snapshots: Annotated[int | None, Flag(unset="never split")] = Field(
+        default=100_000,
+        ge=2,
+        description="split a daemon database of more snapshots into time ranges of this many, one task each",
+    )

@@ -25,6 +25,7 @@ class SourceReport(BaseModel):
     """What one source contributed to the dataset, or why it did not."""
 
     source: str = Field(description="absolute path of the snapshot log")
+    part: str | None = Field(None, description="rNNN: one time range of a large daemon database (docs/scale.md)")
     kind: str | None = Field(None, description="jsonl, jsonl.gz, sqlite or sqlite.gz")
     host: str
     status: SourceStatus

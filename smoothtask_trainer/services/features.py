@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,7 @@ from smoothtask_trainer.errors import ClusterError, ConfigError, Interrupted, op
 from smoothtask_trainer.files import refuse_same_files
 from smoothtask_trainer.schemas.features import FeaturesResult, SourceReport
 from smoothtask_trainer.services import features_manifest as mf
-from smoothtask_trainer.services.features_shard import ROW_SETTINGS, SHARD_FORMAT, build_shard
+from smoothtask_trainer.services.features_shard import ROW_SETTINGS, SHARD_FORMAT, build_shard, digest
 from smoothtask_trainer.settings import CollectSettings, DatasetSettings, FeaturesSettings
 
 #: Called with each source's report as its task completes, and the number of sources.
@@ -105,19 +106,22 @@ def build_features(
     jobs = []
     for f in files:
         path = os.path.realpath(f.path)
-        entry = manifest["sources"].get(path)
-        known = entry["sha256"] if entry and entry.get("status") == "built" and mf.complete(out, entry) else None
-        jobs.append(
-            {
-                "source": path,
-                "kind": f.kind,
-                "host": mf.host_of(path, settings.host_from),
-                "out": str(out.resolve()),
-                "known_sha": known,
-                "dataset": {k: getattr(dataset, k) for k in ROW_SETTINGS},
-                "collect": collect.model_dump(),
-            }
-        )
+        base = {
+            "source": path,
+            "kind": f.kind,
+            "host": mf.host_of(path, settings.host_from),
+            "out": str(out.resolve()),
+            "dataset": {k: getattr(dataset, k) for k in ROW_SETTINGS},
+            "collect": collect.model_dump(),
+        }
+        ranges = _ranges(f, path, settings.range_snapshots)
+        for key in [k for k in manifest["sources"] if _of(k) == path and k not in {_key(path, r) for r in ranges}]:
+            del manifest["sources"][key]  # an earlier plan of this source: its shards go with the next sweep
+        sha = digest(Path(path), f.kind) if ranges[0] is not None else None
+        for rng in ranges:
+            entry = manifest["sources"].get(_key(path, rng))
+            known = entry["sha256"] if entry and entry.get("status") == "built" and mf.complete(out, entry) else None
+            jobs.append({**base, "known_sha": known, **({"range": list(rng), "sha256": sha} if rng else {})})
     reports: dict[str, SourceReport] = {}
     try:
         with _client(settings, len(jobs)) as (client, address):
@@ -125,10 +129,19 @@ def build_features(
             mf.sweep(out, mf.shard_files(manifest))
             workers = len(client.scheduler_info()["workers"])
             for report in _run(client, jobs):
-                reports[report.source] = report
+                reports[_key(report.source, report.part)] = report
                 _record(out, manifest, report)
                 if on_source is not None:
                     on_source(report, len(jobs))
+            for path, whole in _disagreeing(reports, jobs).items():  # ranges that cannot stand alone: one task
+                for key in [k for k in reports if _of(k) == path]:
+                    reports.pop(key)
+                    manifest["sources"].pop(key, None)
+                mf.write_manifest(out, manifest)
+                mf.sweep(out, mf.shard_files(manifest))
+                for report in _run(client, [whole]):
+                    reports[_key(report.source, None)] = report
+                    _record(out, manifest, report)
     except KeyboardInterrupt:
         if out.is_dir():
             mf.sweep(out, mf.shard_files(manifest))  # the local workers are stopped: no file is being written
@@ -137,7 +150,13 @@ def build_features(
             hint="run the same command again: completed sources are skipped",
         ) from None
     mf.sweep(out, mf.shard_files(manifest))
-    ordered = [reports.get(j["source"]) or _not_attempted(j) for j in jobs]
+    ordered, seen = [], set()
+    for job in jobs:
+        key = _key(job["source"], job.get("range"))
+        key = job["source"] if key not in reports and job["source"] in reports else key  # built as one task
+        if key not in seen:
+            seen.add(key)
+            ordered.append(reports.get(key) or _not_attempted(job))
     everything = mf.entries(manifest)
     return FeaturesResult(
         dataset=str(out),
@@ -149,6 +168,47 @@ def build_features(
         snapshots=sum(s.snapshots for e in everything for s in e.shards),
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _key(source: str, part: Any) -> str:
+    """A source's manifest key: its path, and for a time range of a large database ``#rNNN``."""
+    tag = part[2] if isinstance(part, list | tuple) else part
+    return f"{source}#{tag}" if tag else source
+
+
+def _of(key: str) -> str:
+    """The source of a manifest key."""
+    return re.sub(r"#r\d{3}$", "", key)
+
+
+def _ranges(f: Any, path: str, per_range: int | None) -> list[Any]:
+    """[None] (the file is one task), or the (lo, hi, tag) time ranges of a large daemon database."""
+    import tempfile
+
+    from smoothtask_trainer.ingest import reader as rd
+    from smoothtask_trainer.services import features_range as fr
+
+    if f.kind != rd.SQLITE or per_range is None:
+        return [None]
+    with tempfile.TemporaryDirectory(prefix="smoothtask-plan-") as tmp:
+        planned = fr.plan(fr.snapshot_ids(Path(path), Path(tmp)), per_range)
+    if len(planned) == 1:
+        return [None]
+    return [(lo, hi, f"r{i:03d}") for i, (lo, hi) in enumerate(planned)]
+
+
+def _disagreeing(reports: dict[str, SourceReport], jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The ranged sources whose ranges saw different rule-teacher switches (the whole file decides them), each with
+    the job that builds it as one task."""
+    out = {}
+    for job in jobs:
+        if not job.get("range") or job["source"] in out:
+            continue
+        parts = [r for k, r in reports.items() if _of(k) == job["source"] and r.status == "built"]
+        signals = {repr(sorted((r.stats.get("rule_signals") or {}).items())) for r in parts}
+        if len(signals) > 1:
+            out[job["source"]] = {k: v for k, v in job.items() if k not in ("range", "sha256")} | {"known_sha": None}
+    return out
 
 
 def _outside(files: list[Any], sources: Sequence[str | Path], out: Path) -> list[Any]:
@@ -211,7 +271,8 @@ def _task_error(exc: BaseException) -> str:
 
 
 def _base(job: dict[str, Any]) -> dict[str, Any]:
-    return {"source": job["source"], "kind": job["kind"], "host": job["host"]}
+    part = job["range"][2] if job.get("range") else None
+    return {"source": job["source"], "kind": job["kind"], "host": job["host"], "part": part}
 
 
 def _not_attempted(job: dict[str, Any]) -> SourceReport:
@@ -222,9 +283,10 @@ def _record(out: Path, manifest: dict[str, Any], report: SourceReport) -> None:
     """Record a completed source in the manifest (atomically, at once: a later crash keeps it)."""
     if report.status == "already-built":
         return
-    old = manifest["sources"].pop(report.source, None)
+    key = _key(report.source, report.part)
+    old = manifest["sources"].pop(key, None)
     if report.status == "built":
-        manifest["sources"][report.source] = report.model_dump(mode="json", exclude={"warnings"})
+        manifest["sources"][key] = report.model_dump(mode="json", exclude={"warnings"})
     mf.write_manifest(out, manifest)
     if old is not None:  # the shards of the source's previous bytes, unless the new ones have the same names
         mf.sweep(out, mf.shard_files(manifest))

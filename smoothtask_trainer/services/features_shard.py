@@ -76,11 +76,13 @@ def build_shard(job: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     source = Path(job["source"])
     report: dict[str, Any] = {"source": job["source"], "kind": job["kind"], "host": job["host"], "status": "failed"}
+    if job.get("range"):
+        report["part"] = job["range"][2]
     report["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     try:
         report["size_bytes"] = source.stat().st_size
         if job.get("known_sha") is not None:
-            report["sha256"] = digest(source, job["kind"])
+            report["sha256"] = job.get("sha256") or digest(source, job["kind"])
             if report["sha256"] == job["known_sha"]:
                 report["status"] = "already-built"
                 return report
@@ -88,7 +90,8 @@ def build_shard(job: dict[str, Any]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="smoothtask-shard-", dir=where) as tmp:
             table = _build(job, Path(tmp) / "source.db", report)
         # the store is gone (its memory too, on tmpfs) before the shards are written
-        report["shards"] = write_shards(table, Path(job["out"]), job["host"], report["sha256"])
+        tag = job["range"][2] if job.get("range") else ""
+        report["shards"] = write_shards(table, Path(job["out"]), job["host"], report["sha256"], tag)
         report["status"] = "built"
     except SmoothtaskError as exc:
         text = report_text(exc.raw_message)
@@ -102,23 +105,26 @@ def build_shard(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _build(job: dict[str, Any], db: Path, report: dict[str, Any]) -> Any:
+    from smoothtask_trainer.services import features_range as fr
     from smoothtask_trainer.services import validate as v
     from smoothtask_trainer.services.collect import collect
     from smoothtask_trainer.services.validate_signals import unfilled_signals
     from smoothtask_trainer.settings import CollectSettings, DatasetSettings
 
     settings = CollectSettings(**{**job["collect"], "parallel": False})  # one process per task: no decoder process
-    result = collect([job["source"]], db, settings, scratch=True)
+    source, rng = job["source"], job.get("range")
+    if rng:  # a time range of a large daemon database: its window, in a private copy
+        source = str(db.with_name("window.db"))
+        after = int(job["dataset"]["attention_horizon_s"] * 1000) + fr.MARGIN_MS
+        fr.copy_window(Path(job["source"]), rng[0], rng[1], after, Path(source), db.parent)
+    result = collect([source], db, settings, scratch=True)
     (file,) = result.files
-    report["sha256"] = file.sha256
+    report["sha256"] = job["sha256"] if rng else file.sha256
     report["skipped_records"] = file.skipped_records
     report["warnings"] = file.skipped_lines()
     dataset = DatasetSettings(**job["dataset"])
     con = store.open_readonly(db)
     try:
-        report["store_stats"] = v.store_stats(con).model_dump()
-        report["snapshot_checks"] = v.snapshot_checks(con)
-        report["unfilled"] = [u.signal for u in unfilled_signals(con)]
         try:
             table, ds = shard_table(con, db, dataset)
         except ConfigError as exc:
@@ -128,6 +134,16 @@ def _build(job: dict[str, Any], db: Path, report: dict[str, Any]) -> Any:
                 f"no training rows in this log ({exc.raw_message})",
                 hint="check that it holds snapshots with app groups; the other sources are built without it",
             ) from None
+    finally:
+        con.close()
+    if rng:  # the range's own rows and figures, without the window's margins
+        table = fr.keep_range(table, rng[0], rng[1])
+        fr.drop_outside(db, rng[0], rng[1])
+    con = store.open_readonly(db)
+    try:
+        report["store_stats"] = v.store_stats(con).model_dump()
+        report["snapshot_checks"] = v.snapshot_checks(con)
+        report["unfilled"] = [u.signal for u in unfilled_signals(con)]
     finally:
         con.close()
     report["label_source"] = ds.label_source
@@ -205,7 +221,7 @@ def _merged(columns: dict[str, Any], replay: dict[str, np.ndarray]) -> Any:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def write_shards(table: Any, out: Path, host: str, sha: str) -> list[dict[str, Any]]:
+def write_shards(table: Any, out: Path, host: str, sha: str, tag: str = "") -> list[dict[str, Any]]:
     """One Parquet file per UTC day of `table` under ``host=H/day=D/``, each written under a temporary name,
     flushed and renamed: a shard either exists whole or not at all."""
     import pyarrow as pa
@@ -219,7 +235,8 @@ def write_shards(table: Any, out: Path, host: str, sha: str) -> list[dict[str, A
         mask = days == day
         part = table if unique.size == 1 else table.filter(pa.array(mask))
         name = time.strftime("%Y-%m-%d", time.gmtime(int(day) * 86_400))
-        rel = Path(f"host={host}") / f"day={name}" / f"part-{sha[:16]}.parquet"
+        suffix = f"-{tag}" if tag else ""
+        rel = Path(f"host={host}") / f"day={name}" / f"part-{sha[:16]}{suffix}.parquet"
         target = out / rel
         tmp = temp_beside(target)
         try:
