@@ -39,15 +39,47 @@ def run(typer_app: Any, prog_name: str) -> None:
 
     args = expand_multi_value_options(sys.argv[1:])
     state = AppState()
+    seen = _Seen(sys.stderr) if "--json" in args else None
+    if seen is not None:
+        sys.stderr = seen
     try:
         typer_app(args=args, prog_name=prog_name, obj=state)
     except SystemExit as exc:
         # Usage errors are reported by Click before any command runs, on stderr only; --json promises one
-        # document on stdout whatever happens, so one is written for them here.
-        if exc.code == 2 and "--json" in args and not state.out.emitted:
-            error = {"type": "UsageError", "message": "invalid command line; the reason is on stderr", "hint": None}
+        # document on stdout whatever happens, so one is written for them here, with the reason Click gave.
+        if exc.code == 2 and seen is not None and not state.out.emitted:
+            reason = _usage_reason("".join(seen.text)) or "invalid command line; the reason is on stderr"
+            hint = f"see {prog_name} --help"
+            error = {"type": "UsageError", "message": reason, "hint": hint}
             sys.stdout.write(json.dumps({"ok": False, "error": error}, indent=2) + "\n")
         raise
+    finally:
+        if seen is not None:
+            sys.stderr = seen.inner
+
+
+class _Seen:
+    """stderr, passed through, with a copy of what was written (the usage error's reason, for --json)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.text = inner, []
+
+    def write(self, text: str) -> int:
+        if len(self.text) < 200:
+            self.text.append(text)
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _usage_reason(text: str) -> str | None:
+    """The reason inside Click's error box (or after its `Error:`), on one line."""
+    boxed = [line.strip().strip("\u2502").strip() for line in text.splitlines() if line.strip().startswith("\u2502")]
+    if boxed:
+        return " ".join(part for part in boxed if part)
+    plain = [line.split("Error:", 1)[1].strip() for line in text.splitlines() if "Error:" in line]
+    return plain[0] if plain else None
 
 
 def main() -> None:
