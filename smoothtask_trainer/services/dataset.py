@@ -44,8 +44,27 @@ class Dataset:
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # stable identity per row
     null_counts: dict[str, int] = field(default_factory=dict)  # raw NULLs per feature before defaults
     stats: dict[str, object] = field(default_factory=dict)  # timings, windows, rule counts
-    #: (X, query, app_group_id) of the window's rows left out for want of a label (a replay scores them too)
-    unlabeled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: (X, query, app_group_id, ts_ms, their places among all rows) of the window's rows left out for want of a
+    #: label: a replay scores them too, and a feature shard keeps them (`all_rows`)
+    unlabeled: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+
+    def all_rows(self) -> tuple[np.ndarray, ...]:
+        """(X, query, app_group_id, ts_ms, pos) of every row of the window, labelled or not, in the dataset's order;
+        `pos` is a row's place among the labelled rows (-1: none)."""
+        if self.unlabeled is None:
+            return self.X, self.query, self.app_group_id, self.ts_ms, np.arange(self.n_rows, dtype=np.int64)
+        parts, where = self.unlabeled[:4], self.unlabeled[4]
+        n = self.n_rows + where.size
+        kept = np.ones(n, dtype=bool)
+        kept[where] = False
+        out = []
+        for mine, theirs in zip((self.X, self.query, self.app_group_id, self.ts_ms), parts, strict=True):
+            full = np.empty((n, *mine.shape[1:]), dtype=mine.dtype)
+            full[kept], full[where] = mine, theirs
+            out.append(full)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[kept] = np.arange(self.n_rows, dtype=np.int64)
+        return (*out, pos)
 
     @property
     def n_rows(self) -> int:
@@ -246,7 +265,7 @@ def _assemble(
     y, keep, extra = _labels(source, num, col, X, tag_sets, snap_matrix[snap_idx], sid, members, att)
     unlabeled = None
     if not keep.all():
-        unlabeled = (X[~keep], sid[~keep], gid[~keep])
+        unlabeled = (X[~keep], sid[~keep], gid[~keep], ts[snap_idx][~keep], np.flatnonzero(~keep))
         X, y, sid, gid, snap_idx, key = X[keep], y[keep], sid[keep], gid[keep], snap_idx[keep], key[keep]
     ds = Dataset(
         X=X, y=y, query=sid, app_group_id=gid, ts_ms=ts[snap_idx], label_source=source, key=key, null_counts=nulls,

@@ -173,24 +173,15 @@ def shard_table(con: Any, db: Path, dataset: Any) -> tuple[Any, Any]:
 
     ds = build_dataset(db, dataset, con=con)
     replay = replay_columns(con)
-    everything = ds
-    if ds.n_rows < replay["snapshot_id"].size:  # the label mode left rows out: their features from a rules pass
-        everything = build_dataset(db, dataset.model_copy(update={"labels": "rules"}), con=con)
-    n = everything.n_rows
-    gid = everything.app_group_id
-    columns: dict[str, Any] = {"snapshot_id": everything.query, "app_group_id": gid.astype(str)}
-    columns["ts_ms"] = everything.ts_ms
+    X, query, gid, ts, pos = ds.all_rows()  # the rows the label mode left out keep their features
+    n = pos.size
+    columns: dict[str, Any] = {"snapshot_id": query, "app_group_id": gid.astype(str), "ts_ms": ts}
     for i, name in enumerate(contract.FEATURE_NAMES):
-        columns[name] = everything.X[:, i]
-    at = _row_index(ds.query, ds.app_group_id, everything.query, gid) if everything is not ds else None
-    if at is None:
-        columns["label"], columns["pos"] = ds.y, np.arange(n, dtype=np.int64)
-    else:
-        columns["label"] = np.full(n, np.nan, dtype=ds.y.dtype)
-        columns["label"][at] = ds.y
-        columns["pos"] = np.full(n, -1, dtype=np.int64)
-        columns["pos"][at] = np.arange(ds.n_rows, dtype=np.int64)
-    at = _row_index(everything.query, gid, replay["snapshot_id"], replay["app_group_id"])
+        columns[name] = X[:, i]
+    columns["label"] = np.full(n, np.nan, dtype=ds.y.dtype)
+    columns["label"][pos >= 0] = ds.y
+    columns["pos"] = pos
+    at = _row_index(query, gid, replay["snapshot_id"], replay["app_group_id"])
     if at is not None and (at < 0).any():  # a row whose snapshot is not in the store: empty replay columns
         return _merged(columns, replay), ds
     for name, values in replay.items():

@@ -238,3 +238,16 @@ def test_groups_with_only_a_teacher_class_in_a_scored_store(tmp_path: Path) -> N
     assert ds.label_source == "teacher_score"
     assert dict(zip(ds.app_group_id, ds.y.tolist(), strict=True)) == pytest.approx({"cgroup-0": 0.5, "cgroup-1": 0.9})
     assert ds.stats["rows_labelled_from_class"] == 1 and ds.stats["unlabeled_rows"] == 1
+
+
+def test_all_rows_puts_the_unlabelled_rows_back_in_place(sim_store) -> None:  # noqa: ANN001 - a fixture path
+    from smoothtask_trainer.services.dataset import build_dataset
+    from smoothtask_trainer.settings import DatasetSettings
+
+    every = build_dataset(sim_store, DatasetSettings(labels="rules"))
+    some = build_dataset(sim_store, DatasetSettings(labels="combined"))  # no future for the last snapshots
+    X, query, gid, ts, pos = some.all_rows()
+    assert some.n_rows < every.n_rows == pos.size and (pos >= 0).sum() == some.n_rows
+    assert np.array_equal(X, every.X) and np.array_equal(query, every.query) and np.array_equal(ts, every.ts_ms)
+    assert list(gid) == list(every.app_group_id)
+    assert np.array_equal(X[pos >= 0], some.X) and np.array_equal(pos[pos >= 0], np.arange(some.n_rows))
