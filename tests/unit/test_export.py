@@ -324,3 +324,17 @@ def test_synthetic_sample_looks_like_daemon_vectors() -> None:
     cats = X[:, 45:]
     assert cats.min() >= 0 and cats.max() <= 999 and np.array_equal(cats, np.round(cats))
     assert (X[:, :33] == 0).mean() > 0.2 and X[:, :33].max() > 1e9
+
+
+def test_the_ranking_check_ignores_what_float32_cannot_tell_apart() -> None:
+    import numpy as np
+
+    from smoothtask_trainer.services.onnx_export import rank_inversions
+
+    raw = np.array([0.1, 0.2, 13.757, 13.8216, 14.2014, 14.3279])
+    # the float32 sigmoid near 1: a few ulps of noise, not an order (seen on a trained model's saturated scores)
+    noisy = np.array([0.52497, 0.54983, 0.99999899, 0.99999893, 0.99999940, 0.99999934])
+    assert rank_inversions(raw, noisy) == 0
+    swapped = np.array([0.54983, 0.52497, 0.9, 0.95, 0.96, 0.97])  # two rows CatBoost orders the other way
+    assert rank_inversions(raw, swapped) == 1
+    assert rank_inversions(np.array([1.0, 1.0 + 1e-7]), np.array([0.8, 0.7])) == 0  # a raw tie: either order
